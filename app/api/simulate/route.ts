@@ -1,0 +1,60 @@
+import { getConfig } from "@/lib/config";
+import { getGatewayDeps } from "@/lib/gateway/deps";
+import { runSimulation } from "@/lib/gateway/simulate";
+import { errorResponse, jsonResponse, methodNotAllowed, parseJsonBody } from "@/lib/http";
+import { simulateRequestSchema, type SimulateStreamLine } from "@/lib/schemas";
+
+export const runtime = "nodejs";
+export const dynamic = "force-dynamic";
+
+/**
+ * POST {count, concurrency, clients, prompts, tier} → {summary, results}.
+ * With `Accept: application/x-ndjson` the run streams one JSON line per
+ * settled request (the dashboard's progress bar), then the summary.
+ */
+export async function POST(request: Request): Promise<Response> {
+  try {
+    const config = getConfig();
+    const body = await parseJsonBody(request, simulateRequestSchema, { maxBytes: config.MAX_BODY_BYTES, allowEmpty: true });
+    // The server's own caps may be tighter than the schema's.
+    const run = {
+      ...body,
+      count: Math.min(body.count, config.SIMULATE_MAX_COUNT),
+      concurrency: Math.min(body.concurrency, config.SIMULATE_MAX_CONCURRENCY),
+    };
+    const deps = getGatewayDeps();
+
+    if (!(request.headers.get("accept") ?? "").includes("application/x-ndjson")) {
+      return jsonResponse(await runSimulation({ deps, request: run, signal: request.signal }));
+    }
+
+    const encoder = new TextEncoder();
+    const stream = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        const send = (line: SimulateStreamLine) => controller.enqueue(encoder.encode(`${JSON.stringify(line)}\n`));
+        send({ type: "start", total: run.count });
+        try {
+          const { summary } = await runSimulation({
+            deps,
+            request: run,
+            signal: request.signal,
+            onResult: (result, done) => send({ type: "progress", done, total: run.count, result }),
+          });
+          send({ type: "done", summary });
+        } catch (error) {
+          send({ type: "error", error: (error as Error).message, code: "internal" });
+        } finally {
+          controller.close();
+        }
+      },
+    });
+    return new Response(stream, {
+      headers: { "Content-Type": "application/x-ndjson; charset=utf-8", "Cache-Control": "no-store", "X-Accel-Buffering": "no" },
+    });
+  } catch (error) {
+    return errorResponse(error);
+  }
+}
+
+const notAllowed = methodNotAllowed(["POST"]);
+export { notAllowed as GET, notAllowed as PUT, notAllowed as PATCH, notAllowed as DELETE };

@@ -1,0 +1,110 @@
+import "server-only";
+import { z } from "zod";
+import { TIER_NAMES, type TierName } from "@/lib/tiers";
+
+/**
+ * The environment, parsed once. Every setting Flowgate reads lives here; no
+ * other module touches process.env. A bad value throws a ConfigError that
+ * names the variable, and instrumentation.ts turns that into a failed start.
+ */
+
+const booleanish = z
+  .enum(["true", "false", "1", "0", "yes", "no", ""])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+/** "key:tier,key:tier" → [{ key, tier }]. */
+const apiKeyList = z
+  .string()
+  .transform((raw, ctx) => {
+    const entries: { key: string; tier: TierName }[] = [];
+    for (const part of raw.split(",").map((p) => p.trim()).filter(Boolean)) {
+      const at = part.lastIndexOf(":");
+      const key = at > 0 ? part.slice(0, at) : "";
+      const tier = at > 0 ? part.slice(at + 1) : "";
+      if (!key || !(TIER_NAMES as readonly string[]).includes(tier) || tier === "anonymous") {
+        ctx.addIssue({
+          code: "custom",
+          message: `"${part}" must look like <key>:<tier> with tier one of free, pro, enterprise`,
+        });
+        return z.NEVER;
+      }
+      entries.push({ key, tier: tier as TierName });
+    }
+    return entries;
+  });
+
+/** TRUST_PROXY: unset/false → 0 hops believed; true → 1; a number → that many. */
+const trustProxy = z
+  .string()
+  .transform((raw, ctx) => {
+    const v = raw.trim().toLowerCase();
+    if (v === "" || v === "false" || v === "0" || v === "no") return 0;
+    if (v === "true" || v === "yes") return 1;
+    const n = Number(v);
+    if (Number.isInteger(n) && n > 0 && n <= 10) return n;
+    ctx.addIssue({ code: "custom", message: "must be true, false or a number of proxy hops (1-10)" });
+    return z.NEVER;
+  });
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const envSchema = z.object({
+  VALKEY_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
+    .default("redis://127.0.0.1:6380"),
+  VALKEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,32}$/, "letters, digits, _ . : - only (at most 32)")
+    .default("fg:"),
+  VALKEY_SHARDS: int(1, 64).default(1),
+  VALKEY_CONNECT_TIMEOUT_MS: int(50, 5000).default(500),
+  VALKEY_COMMAND_TIMEOUT_MS: int(50, 5000).default(500),
+  RATE_LIMIT_MAX: int(1, 1_000_000).default(10),
+  RATE_LIMIT_WINDOW_MS: int(100, 86_400_000).default(60_000),
+  CACHE_TTL_SECONDS: int(1, 30 * 86_400).default(3600),
+  STREAM_MAXLEN: int(10, 1_000_000).default(1000),
+  TRUST_PROXY: trustProxy.default(0),
+  FAIL_MODE: z.enum(["open", "closed"]).default("open"),
+  SIMULATED_LATENCY_MS: int(0, 60_000).default(600),
+  API_KEYS: apiKeyList.default([
+    { key: "demo-free-key", tier: "free" },
+    { key: "demo-pro-key", tier: "pro" },
+    { key: "demo-enterprise-key", tier: "enterprise" },
+  ]),
+  MAX_BODY_BYTES: int(256, 1_048_576).default(16_384),
+  SIMULATE_MAX_COUNT: int(1, 2000).default(2000),
+  SIMULATE_MAX_CONCURRENCY: int(1, 200).default(50),
+  PRICE_PER_1K_TOKENS: z.coerce.number().min(0).max(1000).default(0.002),
+  LOG_VALKEY_ERRORS: booleanish.default(true),
+});
+
+export type Config = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid Flowgate configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parse an environment-like record; throws ConfigError naming each bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // Treat empty strings as unset so `FOO=` in a .env file means "default".
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ""),
+  );
+  const result = envSchema.safeParse(cleaned);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => `${issue.path.join(".") || "(env)"}: ${issue.message}`),
+  );
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, parsed on first use and kept. */
+export function getConfig(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}

@@ -1,0 +1,116 @@
+import "server-only";
+import type { GatewayDeps } from "@/lib/gateway/deps";
+import type { Identity } from "@/lib/gateway/identity";
+import { runGateway } from "@/lib/gateway/pipeline";
+import type { SimulateRequest, SimulateResult, SimulateSummary } from "@/lib/schemas";
+import { TIER_NAMES, type TierName } from "@/lib/tiers";
+
+/**
+ * The one-click load simulator: a bounded burst through the same gateway path
+ * as /api/generate (in-process, no HTTP to itself), with at most `concurrency`
+ * requests in flight. Clients are named `sim:<tier>:<n>` so they never share
+ * a window with a real caller, and the same button hits the same windows on a
+ * second click, as a real abusive client would.
+ */
+
+export const DEMO_PROMPTS = [
+  "What is Valkey?",
+  "Explain rate limiting in one paragraph.",
+  "How does a sliding window differ from a fixed window?",
+  "Why cache LLM responses?",
+  "What does a 429 status code mean?",
+  "Summarize the benefits of an API gateway.",
+  "How do token budgets work for LLM APIs?",
+  "What is a Redis sorted set good for?",
+  "Give me three tips for prompt caching.",
+  "What is a capped stream?",
+];
+
+function promptFor(index: number): string {
+  const base = DEMO_PROMPTS[index % DEMO_PROMPTS.length] as string;
+  const round = Math.floor(index / DEMO_PROMPTS.length);
+  // Pools larger than the list get numbered variants, each its own cache entry.
+  return round === 0 ? base : `${base} (variant ${round + 1})`;
+}
+
+export function simulatedIdentity(index: number, request: Pick<SimulateRequest, "clients" | "tier">): Identity {
+  const client = index % request.clients;
+  const tier: TierName =
+    request.tier === "mixed" ? (TIER_NAMES[client % TIER_NAMES.length] as TierName) : request.tier;
+  return { id: `sim:${tier}:${client + 1}`, kind: "sim", tier };
+}
+
+export function summarize(results: SimulateResult[], durationMs: number): SimulateSummary {
+  const count = (outcome: SimulateResult["outcome"]) => results.filter((r) => r.outcome === outcome).length;
+  const cached = count("cached");
+  return {
+    total: results.length,
+    successful: count("allowed") + cached,
+    blocked: count("blocked"),
+    cached,
+    failed: count("failed"),
+    durationMs: Math.round(durationMs),
+  };
+}
+
+export interface SimulationInput {
+  deps: GatewayDeps;
+  request: SimulateRequest;
+  /** Called after each request settles, in completion order. */
+  onResult?: (result: SimulateResult, done: number) => void;
+  signal?: AbortSignal;
+}
+
+export async function runSimulation(input: SimulationInput): Promise<{ summary: SimulateSummary; results: SimulateResult[] }> {
+  const { deps, request } = input;
+  const started = performance.now();
+  const results: SimulateResult[] = new Array(request.count);
+  let nextIndex = 0;
+  let done = 0;
+
+  async function one(index: number): Promise<SimulateResult> {
+    const identity = simulatedIdentity(index, request);
+    const begun = performance.now();
+    const base = { index, identity: identity.id, tier: identity.tier };
+    try {
+      const prompt = promptFor(index % request.prompts);
+      const result = await runGateway({ deps, identity, prompt });
+      const latencyMs = Math.round((performance.now() - begun) * 100) / 100;
+      switch (result.kind) {
+        case "blocked":
+          return { ...base, outcome: "blocked", status: 429, cached: false, remaining: 0, latencyMs };
+        case "hit":
+        case "miss":
+          return {
+            ...base,
+            outcome: result.kind === "hit" ? "cached" : "allowed",
+            status: 200,
+            cached: result.kind === "hit",
+            remaining: result.decision.remaining,
+            latencyMs,
+          };
+        case "degraded":
+          return { ...base, outcome: "allowed", status: 200, cached: false, remaining: null, latencyMs };
+        case "unavailable":
+          return { ...base, outcome: "failed", status: 503, cached: false, remaining: null, latencyMs, error: "Valkey unavailable" };
+      }
+    } catch (error) {
+      const latencyMs = Math.round((performance.now() - begun) * 100) / 100;
+      return { ...base, outcome: "failed", status: 500, cached: false, remaining: null, latencyMs, error: (error as Error).message };
+    }
+  }
+
+  async function worker(): Promise<void> {
+    while (nextIndex < request.count && !input.signal?.aborted) {
+      const index = nextIndex++;
+      const result = await one(index);
+      results[index] = result;
+      done += 1;
+      input.onResult?.(result, done);
+    }
+  }
+
+  await Promise.all(Array.from({ length: Math.min(request.concurrency, request.count) }, worker));
+  const settled = results.filter(Boolean);
+  return { summary: summarize(settled, performance.now() - started), results: settled };
+}

@@ -1,0 +1,270 @@
+import { z } from "zod";
+import { TIER_NAMES } from "@/lib/tiers";
+
+/**
+ * Every request and response body, in one place. Routes validate with these;
+ * the dashboard imports the same types. Nothing here reads the environment or
+ * imports ioredis, so client components can import it.
+ */
+
+export const PROMPT_MAX_CHARS = 4000;
+export const MODEL_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export const SIMULATE_BOUNDS = {
+  count: { min: 1, max: 2000, default: 50 },
+  concurrency: { min: 1, max: 50, default: 10 },
+  clients: { min: 1, max: 100, default: 1 },
+  prompts: { min: 1, max: 50, default: 5 },
+} as const;
+
+// ---- POST /api/generate -------------------------------------------------
+
+export const generateRequestSchema = z.object({
+  prompt: z
+    .string({ error: (issue) => (issue.input === undefined ? "prompt is required" : "prompt must be a string") })
+    .trim()
+    .min(1, "prompt must not be empty")
+    .max(PROMPT_MAX_CHARS, `prompt must be at most ${PROMPT_MAX_CHARS} characters`),
+  model: z
+    .string()
+    .regex(MODEL_PATTERN, "model must be 1-64 letters, digits, . _ : or -")
+    .optional(),
+});
+export type GenerateRequest = z.infer<typeof generateRequestSchema>;
+
+export const rateLimitInfoSchema = z.object({
+  limit: z.number().int(),
+  remaining: z.number().int(),
+  /** Unix ms when the oldest request in the window leaves it. */
+  resetAt: z.number().int(),
+  windowMs: z.number().int(),
+  policy: z.string(),
+});
+export type RateLimitInfo = z.infer<typeof rateLimitInfoSchema>;
+
+export const usageSchema = z.object({
+  promptTokens: z.number().int(),
+  completionTokens: z.number().int(),
+  totalTokens: z.number().int(),
+});
+
+export const generateResponseSchema = z.object({
+  response: z.string(),
+  cached: z.boolean(),
+  model: z.string(),
+  rateLimit: rateLimitInfoSchema.nullable(),
+  usage: usageSchema,
+  /** Time this request spent in the gateway, ms. */
+  latencyMs: z.number(),
+  requestId: z.string(),
+  identity: z.string(),
+  tier: z.enum(TIER_NAMES),
+  cacheKey: z.string(),
+  /** On a hit: what the original generation took, now saved. */
+  saved: z.object({ tokens: z.number().int(), latencyMs: z.number() }).optional(),
+  /** Set when Valkey was unreachable and FAIL_MODE=open served the request unlimited. */
+  degraded: z.string().optional(),
+});
+export type GenerateResponse = z.infer<typeof generateResponseSchema>;
+
+export const errorBodySchema = z.looseObject({
+  error: z.string(),
+  code: z.string(),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+export const rateLimitedBodySchema = errorBodySchema.extend({
+  code: z.literal("rate_limited"),
+  /** ISO time at which a retry can succeed. */
+  retryAfter: z.string(),
+  retryAfterSeconds: z.number().int(),
+  policy: z.string(),
+  limit: z.number().int(),
+  windowMs: z.number().int(),
+  identity: z.string(),
+});
+export type RateLimitedBody = z.infer<typeof rateLimitedBodySchema>;
+
+// ---- POST /api/simulate -------------------------------------------------
+
+const bounded = (b: { min: number; max: number; default: number }, name: string) =>
+  z
+    .number({ error: `${name} must be a number` })
+    .int(`${name} must be an integer`)
+    .min(b.min, `${name} must be at least ${b.min}`)
+    .max(b.max, `${name} must be at most ${b.max}`)
+    .default(b.default);
+
+export const simulateRequestSchema = z.object({
+  count: bounded(SIMULATE_BOUNDS.count, "count"),
+  concurrency: bounded(SIMULATE_BOUNDS.concurrency, "concurrency"),
+  /** Distinct simulated clients the burst is spread over, round robin. */
+  clients: bounded(SIMULATE_BOUNDS.clients, "clients"),
+  /** Size of the prompt pool: fewer prompts, more cache hits. */
+  prompts: bounded(SIMULATE_BOUNDS.prompts, "prompts"),
+  /** Plan of the simulated clients; "mixed" cycles through all four. */
+  tier: z.enum([...TIER_NAMES, "mixed"]).default("anonymous"),
+});
+export type SimulateRequest = z.infer<typeof simulateRequestSchema>;
+export type SimulateRequestInput = z.input<typeof simulateRequestSchema>;
+
+export const simulateOutcomeSchema = z.enum(["allowed", "cached", "blocked", "failed"]);
+export type SimulateOutcome = z.infer<typeof simulateOutcomeSchema>;
+
+export const simulateResultSchema = z.object({
+  index: z.number().int(),
+  identity: z.string(),
+  tier: z.enum(TIER_NAMES),
+  outcome: simulateOutcomeSchema,
+  status: z.number().int(),
+  cached: z.boolean(),
+  remaining: z.number().int().nullable(),
+  latencyMs: z.number(),
+  error: z.string().optional(),
+});
+export type SimulateResult = z.infer<typeof simulateResultSchema>;
+
+export const simulateSummarySchema = z.object({
+  total: z.number().int(),
+  successful: z.number().int(),
+  blocked: z.number().int(),
+  cached: z.number().int(),
+  failed: z.number().int(),
+  durationMs: z.number(),
+});
+export type SimulateSummary = z.infer<typeof simulateSummarySchema>;
+
+export const simulateResponseSchema = z.object({
+  summary: simulateSummarySchema,
+  results: z.array(simulateResultSchema),
+});
+export type SimulateResponse = z.infer<typeof simulateResponseSchema>;
+
+/** NDJSON lines of a streamed run (Accept: application/x-ndjson). */
+export const simulateStreamLineSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("start"), total: z.number().int() }),
+  z.object({ type: z.literal("progress"), done: z.number().int(), total: z.number().int(), result: simulateResultSchema }),
+  z.object({ type: z.literal("done"), summary: simulateSummarySchema }),
+  z.object({ type: z.literal("error"), error: z.string(), code: z.string() }),
+]);
+export type SimulateStreamLine = z.infer<typeof simulateStreamLineSchema>;
+
+// ---- GET /api/stats -----------------------------------------------------
+
+export const eventTypeSchema = z.enum(["blocked", "hit", "miss"]);
+export type EventType = z.infer<typeof eventTypeSchema>;
+
+export const activityEventSchema = z.object({
+  /** Stream entry id. */
+  id: z.string(),
+  requestId: z.string(),
+  type: eventTypeSchema,
+  identity: z.string(),
+  tier: z.string(),
+  /** Unix ms. */
+  timestamp: z.number(),
+  /** Requests in the caller's window after this decision. */
+  inWindow: z.number(),
+  limit: z.number(),
+  remaining: z.number(),
+  /** Unix ms when the caller's window frees a slot. */
+  resetAt: z.number(),
+  cacheKey: z.string(),
+  /** Miss: generation time. Hit/blocked: 0. */
+  latencyMs: z.number(),
+  /** Miss: tokens generated. Hit: tokens saved. */
+  tokens: z.number(),
+  /** Hit: generation time saved, ms. */
+  savedMs: z.number(),
+});
+export type ActivityEvent = z.infer<typeof activityEventSchema>;
+
+export const timeBucketSchema = z.object({
+  /** Bucket start, Unix ms. */
+  t: z.number(),
+  requests: z.number(),
+  allowed: z.number(),
+  blocked: z.number(),
+  hits: z.number(),
+  misses: z.number(),
+  tokens: z.number(),
+});
+export type TimeBucket = z.infer<typeof timeBucketSchema>;
+
+export const topConsumerSchema = z.object({
+  /** TokenFlow's name for the identity. */
+  ip: z.string(),
+  identity: z.string(),
+  tier: z.string(),
+  requests: z.number(),
+  blocked: z.number(),
+});
+export type TopConsumer = z.infer<typeof topConsumerSchema>;
+
+export const valkeyInfoSchema = z.object({
+  server: z.string(),
+  version: z.string(),
+  mode: z.string(),
+  usedMemoryBytes: z.number(),
+  usedMemoryHuman: z.string(),
+  opsPerSec: z.number(),
+  connectedClients: z.number(),
+  uptimeSeconds: z.number(),
+  /** Round trip of the stats read, ms. */
+  roundTripMs: z.number(),
+});
+export type ValkeyInfo = z.infer<typeof valkeyInfoSchema>;
+
+export const statsSchema = z.object({
+  connected: z.boolean(),
+  timestamp: z.string(),
+  error: z.string().optional(),
+  rateLimit: z.object({
+    /** Identities with a live window (TokenFlow: rate-limit keys). */
+    totalKeys: z.number(),
+    topConsumers: z.array(topConsumerSchema),
+    blockedRequests: z.number(),
+    requestsPerMinute: z.number(),
+    blockedPerMinute: z.number(),
+    anonymousPolicy: z.object({ limit: z.number(), windowMs: z.number() }),
+  }),
+  cache: z.object({
+    hits: z.number(),
+    misses: z.number(),
+    total: z.number(),
+    /** hits / (hits + misses), 0..1. */
+    hitRatio: z.number(),
+    cachedKeys: z.number(),
+    tokensSaved: z.number(),
+    timeSavedMs: z.number(),
+    tokensGenerated: z.number(),
+    /** PRICE_PER_1K_TOKENS × tokensSaved / 1000, in dollars. */
+    costSaved: z.number(),
+    pricePer1kTokens: z.number(),
+    ttlSeconds: z.number(),
+  }),
+  totals: z.object({
+    requests: z.number(),
+    allowed: z.number(),
+    blocked: z.number(),
+    hits: z.number(),
+    misses: z.number(),
+    generations: z.number(),
+    generationMs: z.number(),
+  }),
+  activity: z.array(activityEventSchema),
+  timeseries: z.array(timeBucketSchema),
+  keyDistribution: z.object({
+    rateLimit: z.number(),
+    cache: z.number(),
+    stream: z.number(),
+    counters: z.number(),
+  }),
+  /** Keys in the whole Valkey database (DBSIZE). */
+  totalKeys: z.number(),
+  stream: z.object({ length: z.number(), cap: z.number() }),
+  valkey: valkeyInfoSchema.nullable(),
+  /** How the snapshot was read: commands sent and round trips. */
+  cost: z.object({ commands: z.number(), roundTrips: z.number() }),
+});
+export type Stats = z.infer<typeof statsSchema>;

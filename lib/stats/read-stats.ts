@@ -1,0 +1,244 @@
+import "server-only";
+import { hashApiKey } from "@/lib/gateway/identity";
+import type { GatewayDeps } from "@/lib/gateway/deps";
+import type { Stats } from "@/lib/schemas";
+import {
+  BUCKET_MS,
+  BUCKET_TTL_SECONDS,
+  CHART_BUCKETS,
+  bucketStart,
+  minuteOf,
+} from "@/lib/valkey/keys";
+import {
+  hitRatio,
+  mergeActivity,
+  mergeTop,
+  numericHash,
+  pairs,
+  parseInfo,
+  sumHashes,
+  sumRecent,
+  toActivityEvent,
+  toNumber,
+  toTimeBucket,
+  toTopConsumer,
+  toValkeyInfo,
+} from "@/lib/stats/snapshot";
+
+/**
+ * The dashboard's snapshot. Its cost is fixed: per shard, the totals hash, the
+ * chart's time buckets, the top-20 of this minute's and last minute's
+ * consumer sets, the stream's tail, and two ZCOUNTs on the index sets; once,
+ * INFO and DBSIZE. Never KEYS, never SCAN: nothing here grows with the
+ * number of keys. Two round trips: the snapshot, then the blocked counts of
+ * the top consumers (ZMSCORE).
+ */
+
+const TOP_N = 10;
+const TOP_FETCH = 20;
+const ACTIVITY_N = 20;
+
+function tierResolver(apiKeys: GatewayDeps["config"]["API_KEYS"]): (id: string) => string {
+  const byHash = new Map(apiKeys.map((entry) => [`key:${hashApiKey(entry.key)}`, entry.tier]));
+  return (id) => {
+    if (id.startsWith("ip:")) return "anonymous";
+    if (id.startsWith("sim:")) return id.split(":")[1] ?? "anonymous";
+    return byHash.get(id) ?? "unknown";
+  };
+}
+
+function emptyStats(deps: GatewayDeps, error: string): Stats {
+  const { config } = deps;
+  return {
+    connected: false,
+    timestamp: new Date(deps.now()).toISOString(),
+    error,
+    rateLimit: {
+      totalKeys: 0,
+      topConsumers: [],
+      blockedRequests: 0,
+      requestsPerMinute: 0,
+      blockedPerMinute: 0,
+      anonymousPolicy: { limit: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS },
+    },
+    cache: {
+      hits: 0,
+      misses: 0,
+      total: 0,
+      hitRatio: 0,
+      cachedKeys: 0,
+      tokensSaved: 0,
+      timeSavedMs: 0,
+      tokensGenerated: 0,
+      costSaved: 0,
+      pricePer1kTokens: config.PRICE_PER_1K_TOKENS,
+      ttlSeconds: config.CACHE_TTL_SECONDS,
+    },
+    totals: { requests: 0, allowed: 0, blocked: 0, hits: 0, misses: 0, generations: 0, generationMs: 0 },
+    activity: [],
+    timeseries: [],
+    keyDistribution: { rateLimit: 0, cache: 0, stream: 0, counters: 0 },
+    totalKeys: 0,
+    stream: { length: 0, cap: config.STREAM_MAXLEN },
+    valkey: null,
+    cost: { commands: 0, roundTrips: 0 },
+  };
+}
+
+export async function readStats(deps: GatewayDeps): Promise<Stats> {
+  const { config, keys } = deps;
+  const now = deps.now();
+  const shards = Array.from({ length: config.VALKEY_SHARDS }, (_, i) => i);
+  const minute = minuteOf(now);
+  const lastBucket = bucketStart(now);
+  const chartStarts = Array.from({ length: CHART_BUCKETS }, (_, i) => lastBucket - (CHART_BUCKETS - 1 - i) * BUCKET_MS);
+  const hourStarts = Array.from({ length: BUCKET_TTL_SECONDS * 1000 / BUCKET_MS }, (_, i) => lastBucket - i * BUCKET_MS);
+
+  let client;
+  try {
+    client = await deps.valkey();
+  } catch (error) {
+    return emptyStats(deps, (error as Error).message);
+  }
+
+  try {
+    const started = performance.now();
+    const pipeline = client.pipeline();
+    for (const s of shards) {
+      pipeline.hgetall(keys.totals(s));
+      for (const t of chartStarts) pipeline.hgetall(keys.bucket(s, t));
+      pipeline.zrevrange(keys.top(s, minute), 0, TOP_FETCH - 1, "WITHSCORES");
+      pipeline.zrevrange(keys.top(s, minute - 1), 0, TOP_FETCH - 1, "WITHSCORES");
+      pipeline.xrevrange(keys.events(s), "+", "-", "COUNT", ACTIVITY_N);
+      pipeline.zcount(keys.activeIndex(s), now, "+inf");
+      pipeline.zcount(keys.cacheIndex(s), now, "+inf");
+      pipeline.xlen(keys.events(s));
+      // Counter keys alive: the totals hash, an hour of buckets, four minute sets.
+      pipeline.exists(
+        keys.totals(s),
+        ...hourStarts.map((t) => keys.bucket(s, t)),
+        keys.top(s, minute),
+        keys.top(s, minute - 1),
+        keys.topBlocked(s, minute),
+        keys.topBlocked(s, minute - 1),
+      );
+    }
+    pipeline.info("server", "clients", "memory", "stats");
+    pipeline.dbsize();
+    const replies = await pipeline.exec();
+    if (!replies) throw new Error("pipeline returned nothing");
+    const failed = replies.find(([err]) => err);
+    if (failed?.[0]) throw failed[0];
+    let firstRoundTripMs = performance.now() - started;
+    const values = replies.map(([, value]) => value);
+
+    let at = 0;
+    const next = () => values[at++];
+    const totalsByShard: Record<string, number>[] = [];
+    const bucketSums = new Map<number, Record<string, number>>();
+    const topLists: [string, number][][] = [];
+    const activityLists = [];
+    let activeWindows = 0;
+    let cachedKeys = 0;
+    let streamLength = 0;
+    let streamKeys = 0;
+    let counterKeys = 0;
+    for (const _ of shards) {
+      totalsByShard.push(numericHash(next()));
+      for (const t of chartStarts) {
+        bucketSums.set(t, sumHashes([bucketSums.get(t) ?? {}, numericHash(next())]));
+      }
+      topLists.push(pairs(next()), pairs(next()));
+      activityLists.push(
+        ((next() as unknown[]) ?? []).map(toActivityEvent).filter((e): e is NonNullable<typeof e> => e !== null),
+      );
+      activeWindows += toNumber(next());
+      cachedKeys += toNumber(next());
+      const length = toNumber(next());
+      streamLength += length;
+      if (length > 0) streamKeys += 1;
+      counterKeys += toNumber(next());
+    }
+    const info = parseInfo(String(next() ?? ""));
+    const dbsize = toNumber(next());
+
+    // Second round trip: exact blocked counts of the top consumers.
+    const top = mergeTop(topLists, TOP_N);
+    const blockedBy = new Map<string, number>();
+    let commands = values.length;
+    if (top.length > 0) {
+      const members = top.map(([member]) => member);
+      const second = client.pipeline();
+      for (const s of shards) {
+        second.zmscore(keys.topBlocked(s, minute), ...members);
+        second.zmscore(keys.topBlocked(s, minute - 1), ...members);
+      }
+      const blockedReplies = (await second.exec()) ?? [];
+      commands += blockedReplies.length;
+      for (const [err, scores] of blockedReplies) {
+        if (err) throw err;
+        (scores as (string | null)[]).forEach((score, i) => {
+          const member = members[i] as string;
+          blockedBy.set(member, (blockedBy.get(member) ?? 0) + toNumber(score));
+        });
+      }
+    }
+
+    const totals = sumHashes(totalsByShard);
+    const timeseries = chartStarts.map((t) => toTimeBucket(t, bucketSums.get(t) ?? {}));
+    const tierOf = tierResolver(config.API_KEYS);
+    const hits = totals.hits ?? 0;
+    const misses = totals.misses ?? 0;
+    const tokensSaved = totals.tokens_saved ?? 0;
+    firstRoundTripMs = Math.round(firstRoundTripMs * 100) / 100;
+
+    return {
+      connected: true,
+      timestamp: new Date(now).toISOString(),
+      rateLimit: {
+        totalKeys: activeWindows,
+        topConsumers: top.map(([id, requests]) => toTopConsumer(id, requests, blockedBy.get(id) ?? 0, tierOf)),
+        blockedRequests: totals.blocked ?? 0,
+        requestsPerMinute: sumRecent(timeseries, "requests", now, 60_000),
+        blockedPerMinute: sumRecent(timeseries, "blocked", now, 60_000),
+        anonymousPolicy: { limit: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS },
+      },
+      cache: {
+        hits,
+        misses,
+        total: hits + misses,
+        hitRatio: hitRatio(hits, misses),
+        cachedKeys,
+        tokensSaved,
+        timeSavedMs: totals.time_saved_ms ?? 0,
+        tokensGenerated: totals.tokens_generated ?? 0,
+        costSaved: (tokensSaved / 1000) * config.PRICE_PER_1K_TOKENS,
+        pricePer1kTokens: config.PRICE_PER_1K_TOKENS,
+        ttlSeconds: config.CACHE_TTL_SECONDS,
+      },
+      totals: {
+        requests: totals.requests ?? 0,
+        allowed: totals.allowed ?? 0,
+        blocked: totals.blocked ?? 0,
+        hits,
+        misses,
+        generations: totals.generations ?? 0,
+        generationMs: totals.generation_ms ?? 0,
+      },
+      activity: mergeActivity(activityLists, ACTIVITY_N),
+      timeseries,
+      keyDistribution: {
+        rateLimit: activeWindows,
+        cache: cachedKeys,
+        stream: streamKeys,
+        counters: counterKeys,
+      },
+      totalKeys: dbsize,
+      stream: { length: streamLength, cap: config.STREAM_MAXLEN },
+      valkey: toValkeyInfo(info, firstRoundTripMs),
+      cost: { commands, roundTrips: top.length > 0 ? 2 : 1 },
+    };
+  } catch (error) {
+    return emptyStats(deps, `Valkey error: ${(error as Error).message}`);
+  }
+}

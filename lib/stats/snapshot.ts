@@ -1,0 +1,129 @@
+/**
+ * Pure helpers that turn raw Valkey replies into the stats snapshot.
+ * No I/O here, so unit tests cover them without a server.
+ */
+import type { ActivityEvent, TimeBucket, TopConsumer, ValkeyInfo } from "@/lib/schemas";
+
+export function toNumber(value: unknown): number {
+  const n = typeof value === "number" ? value : Number(value);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** ["a","1","b","2"] or {a:"1"} → { a: 1, b: 2 }. */
+export function numericHash(reply: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (Array.isArray(reply)) {
+    for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = toNumber(reply[i + 1]);
+  } else if (reply && typeof reply === "object") {
+    for (const [k, v] of Object.entries(reply)) out[k] = toNumber(v);
+  }
+  return out;
+}
+
+/** Add up counter hashes from several shards. */
+export function sumHashes(hashes: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const hash of hashes) for (const [k, v] of Object.entries(hash)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+export function hitRatio(hits: number, misses: number): number {
+  const total = hits + misses;
+  return total === 0 ? 0 : hits / total;
+}
+
+export function toTimeBucket(t: number, hash: Record<string, number>): TimeBucket {
+  return {
+    t,
+    requests: hash.req ?? 0,
+    allowed: hash.ok ?? 0,
+    blocked: hash.blk ?? 0,
+    hits: hash.hit ?? 0,
+    misses: hash.miss ?? 0,
+    tokens: hash.tok ?? 0,
+  };
+}
+
+/** Sum of a field over the buckets that started within the last `spanMs` before `now`. */
+export function sumRecent(buckets: TimeBucket[], field: keyof Omit<TimeBucket, "t">, now: number, spanMs: number): number {
+  return buckets.filter((b) => b.t > now - spanMs).reduce((sum, b) => sum + b[field], 0);
+}
+
+/** WITHSCORES reply → [member, score][] */
+export function pairs(reply: unknown): [string, number][] {
+  const out: [string, number][] = [];
+  if (!Array.isArray(reply)) return out;
+  for (let i = 0; i + 1 < reply.length; i += 2) out.push([String(reply[i]), toNumber(reply[i + 1])]);
+  return out;
+}
+
+/** Merge per-minute top lists (this minute and the last) into one ranking. */
+export function mergeTop(lists: [string, number][][], n: number): [string, number][] {
+  const totals = new Map<string, number>();
+  for (const list of lists) for (const [member, score] of list) totals.set(member, (totals.get(member) ?? 0) + score);
+  return [...totals.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, n);
+}
+
+export function toTopConsumer(identity: string, requests: number, blocked: number, tierOf: (id: string) => string): TopConsumer {
+  return { ip: identity.replace(/^ip:/, ""), identity, tier: tierOf(identity), requests, blocked };
+}
+
+/** One XRANGE entry → an activity event; unknown or damaged entries → null. */
+export function toActivityEvent(entry: unknown): ActivityEvent | null {
+  if (!Array.isArray(entry) || entry.length < 2 || !Array.isArray(entry[1])) return null;
+  const id = String(entry[0]);
+  const fields: Record<string, string> = {};
+  const raw = entry[1] as unknown[];
+  for (let i = 0; i + 1 < raw.length; i += 2) fields[String(raw[i])] = String(raw[i + 1]);
+  const type = fields.type;
+  if (type !== "blocked" && type !== "hit" && type !== "miss") return null;
+  return {
+    id,
+    requestId: fields.id ?? "",
+    type,
+    identity: fields.who ?? "",
+    tier: fields.tier ?? "",
+    timestamp: toNumber(fields.ts) || toNumber(id.split("-")[0]),
+    inWindow: toNumber(fields.n),
+    limit: toNumber(fields.limit),
+    remaining: toNumber(fields.rem),
+    resetAt: toNumber(fields.reset),
+    cacheKey: fields.ck ?? "",
+    latencyMs: toNumber(fields.lat),
+    tokens: toNumber(fields.tok),
+    savedMs: toNumber(fields.saved_ms),
+  };
+}
+
+/** Newest first, across shards. */
+export function mergeActivity(lists: ActivityEvent[][], n: number): ActivityEvent[] {
+  return lists
+    .flat()
+    .sort((a, b) => b.timestamp - a.timestamp || (a.id < b.id ? 1 : -1))
+    .slice(0, n);
+}
+
+export function parseInfo(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    if (!line || line.startsWith("#")) continue;
+    const at = line.indexOf(":");
+    if (at > 0) out[line.slice(0, at)] = line.slice(at + 1).trim();
+  }
+  return out;
+}
+
+export function toValkeyInfo(info: Record<string, string>, roundTripMs: number): ValkeyInfo {
+  const isValkey = info.server_name === "valkey" || "valkey_version" in info;
+  return {
+    server: isValkey ? "valkey" : "redis",
+    version: (isValkey ? info.valkey_version : info.redis_version) ?? info.redis_version ?? "unknown",
+    mode: info.redis_mode ?? info.server_mode ?? "standalone",
+    usedMemoryBytes: toNumber(info.used_memory),
+    usedMemoryHuman: info.used_memory_human ?? "",
+    opsPerSec: toNumber(info.instantaneous_ops_per_sec),
+    connectedClients: toNumber(info.connected_clients),
+    uptimeSeconds: toNumber(info.uptime_in_seconds),
+    roundTripMs,
+  };
+}

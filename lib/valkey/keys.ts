@@ -1,0 +1,70 @@
+/**
+ * Every Valkey key Flowgate uses is built here and nowhere else.
+ *
+ * `{s}` is a shard tag: a hash tag derived from the caller's identity, so all
+ * keys one decision writes share a cluster slot, and the analytics keys are
+ * spread over VALKEY_SHARDS slots instead of one hot one. On a single server
+ * there is one shard, `{0}`.
+ */
+
+/** Width of one time bucket, ms. The traffic chart plots these. */
+export const BUCKET_MS = 10_000;
+/** How long a time bucket is kept, s. */
+export const BUCKET_TTL_SECONDS = 3600;
+/** How many buckets the stats snapshot returns (10 minutes). */
+export const CHART_BUCKETS = 60;
+/** Per-minute top-consumer sets live this long, s (this minute and the last). */
+export const TOP_TTL_SECONDS = 120;
+/** Slack added to a window's PEXPIRE so a key never dies while still needed, ms. */
+export const WINDOW_EXPIRY_MARGIN_MS = 1000;
+
+/** FNV-1a, 32 bit: a stable, cheap spread of identities over shards. */
+export function shardOf(identity: string, shards: number): number {
+  if (shards <= 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < identity.length; i++) {
+    h ^= identity.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % shards;
+}
+
+export function bucketStart(nowMs: number): number {
+  return Math.floor(nowMs / BUCKET_MS) * BUCKET_MS;
+}
+
+export function minuteOf(nowMs: number): number {
+  return Math.floor(nowMs / 60_000);
+}
+
+export interface KeySpace {
+  prefix: string;
+  rateLimit(shard: number, identity: string): string;
+  cache(sha256Hex: string): string;
+  events(shard: number): string;
+  totals(shard: number): string;
+  bucket(shard: number, bucketStartMs: number): string;
+  top(shard: number, minute: number): string;
+  topBlocked(shard: number, minute: number): string;
+  activeIndex(shard: number): string;
+  cacheIndex(shard: number): string;
+  /** Every key prefix the app owns, for the key-distribution panel and tests. */
+  kinds: { rateLimit: string; cache: string };
+}
+
+export function createKeySpace(prefix: string): KeySpace {
+  const tag = (shard: number) => `${prefix}{${shard}}`;
+  return {
+    prefix,
+    rateLimit: (shard, identity) => `${tag(shard)}:rl:${identity}`,
+    cache: (sha) => `${prefix}cache:{${sha}}`,
+    events: (shard) => `${tag(shard)}:events`,
+    totals: (shard) => `${tag(shard)}:stats`,
+    bucket: (shard, start) => `${tag(shard)}:ts:${start}`,
+    top: (shard, minute) => `${tag(shard)}:top:${minute}`,
+    topBlocked: (shard, minute) => `${tag(shard)}:topb:${minute}`,
+    activeIndex: (shard) => `${tag(shard)}:idx:clients`,
+    cacheIndex: (shard) => `${tag(shard)}:idx:cache`,
+    kinds: { rateLimit: ":rl:", cache: `${prefix}cache:` },
+  };
+}

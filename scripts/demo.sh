@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `npm run demo`: provide Valkey, build if needed, start the Flowgate server.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib/provision.sh
+source scripts/lib/provision.sh
+
+export NEXT_TELEMETRY_DISABLED="${NEXT_TELEMETRY_DISABLED:-1}"
+
+fg_ensure_node_modules
+
+# --- Valkey -----------------------------------------------------------------
+LOCAL_URL="redis://127.0.0.1:6380"
+DATA_DIR="$FG_ROOT/.valkey"
+
+wait_for_url() { # URL SECONDS
+  local url="$1" deadline=$((SECONDS + $2))
+  while ((SECONDS < deadline)); do
+    fg_valkey_answers "$url" 2>/dev/null && return 0
+    sleep 0.5
+  done
+  fg_valkey_answers "$url"
+}
+
+if [[ -n "${VALKEY_URL:-}" ]] && fg_valkey_answers "$VALKEY_URL"; then
+  fg_log "using VALKEY_URL (it answers PING)"
+else
+  if [[ -n "${VALKEY_URL:-}" ]]; then
+    fg_log "VALKEY_URL is set but does not answer; providing a local Valkey at $LOCAL_URL instead"
+  fi
+  if fg_valkey_answers "$LOCAL_URL" 2>/dev/null; then
+    fg_log "using the Valkey already answering at $LOCAL_URL"
+  elif fg_find_valkey_server >/dev/null; then
+    fg_start_local_valkey 6380 "$DATA_DIR"
+  elif fg_docker_available; then
+    fg_log "starting Valkey with: docker compose up -d valkey"
+    docker compose up -d valkey >&2
+    wait_for_url "$LOCAL_URL" 30 || {
+      fg_log "the docker compose Valkey did not answer at $LOCAL_URL within 30 s"
+      exit 1
+    }
+  elif fg_install_valkey; then
+    fg_start_local_valkey 6380 "$DATA_DIR"
+  else
+    exit 1
+  fi
+  VALKEY_URL="$LOCAL_URL"
+fi
+export VALKEY_URL
+
+# --- Build ------------------------------------------------------------------
+needs_build() {
+  [[ -f .next/BUILD_ID ]] || return 0
+  local -a inputs=()
+  local p
+  for p in app lib components public next.config.ts next.config.mjs next.config.js \
+    package.json package-lock.json tsconfig.json postcss.config.mjs tailwind.config.ts; do
+    [[ -e "$p" ]] && inputs+=("$p")
+  done
+  ((${#inputs[@]})) || return 1
+  [[ -n "$(find "${inputs[@]}" -newer .next/BUILD_ID -print -quit 2>/dev/null)" ]]
+}
+
+if needs_build; then
+  fg_log "building: npx next build"
+  npx next build
+else
+  fg_log "build is up to date (.next/BUILD_ID)"
+fi
+
+# --- Serve ------------------------------------------------------------------
+port="${PORT:-3000}"
+# bash always sets a HOSTNAME shell variable; only an exported one reaches server.mjs.
+host="$(printenv HOSTNAME || true)"
+case "$host" in
+  "" | 0.0.0.0 | "::" | "[::]") host=localhost ;;
+esac
+shown_url="$VALKEY_URL"
+if [[ "$shown_url" == *@* ]]; then
+  shown_url="${shown_url%%://*}://***@${shown_url##*@}"
+fi
+fg_log "Flowgate demo: http://$host:$port  (Valkey: $shown_url)"
+exec node server.mjs

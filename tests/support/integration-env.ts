@@ -1,0 +1,9 @@
+import { randomBytes } from "node:crypto";
+import { inject } from "vitest";
+
+// Every test file gets the suite's server and its own key prefix, so files
+// running side by side never see each other's keys.
+process.env.VALKEY_URL = inject("valkeyUrl");
+process.env.VALKEY_PREFIX = `t${randomBytes(4).toString("hex")}:`;
+process.env.SIMULATED_LATENCY_MS = "0";
+process.env.LOG_VALKEY_ERRORS = "false";

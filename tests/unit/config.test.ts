@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "@/lib/config";
+
+describe("config", () => {
+  it("has working defaults", () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      VALKEY_URL: "redis://127.0.0.1:6380",
+      RATE_LIMIT_MAX: 10,
+      RATE_LIMIT_WINDOW_MS: 60_000,
+      FAIL_MODE: "open",
+      TRUST_PROXY: 0,
+      CACHE_TTL_SECONDS: 3600,
+      STREAM_MAXLEN: 1000,
+    });
+    expect(config.API_KEYS.map((k) => k.tier)).toEqual(["free", "pro", "enterprise"]);
+  });
+
+  it("coerces numbers, booleans and lists", () => {
+    const config = parseConfig({ RATE_LIMIT_MAX: "25", TRUST_PROXY: "true", API_KEYS: "a:pro, b:free", FAIL_MODE: "closed" });
+    expect(config.RATE_LIMIT_MAX).toBe(25);
+    expect(config.TRUST_PROXY).toBe(1);
+    expect(parseConfig({ TRUST_PROXY: "2" }).TRUST_PROXY).toBe(2);
+    expect(config.API_KEYS).toEqual([{ key: "a", tier: "pro" }, { key: "b", tier: "free" }]);
+  });
+
+  it.each([
+    ["RATE_LIMIT_MAX", "ten"],
+    ["RATE_LIMIT_MAX", "0"],
+    ["FAIL_MODE", "sideways"],
+    ["VALKEY_URL", "http://localhost"],
+    ["TRUST_PROXY", "maybe"],
+    ["API_KEYS", "key-without-tier"],
+    ["API_KEYS", "k:platinum"],
+    ["STREAM_MAXLEN", "-1"],
+  ])("refuses %s=%s with a message that names it", (name, value) => {
+    try {
+      parseConfig({ [name]: value });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).message).toContain(name);
+    }
+  });
+
+  it("treats empty values as unset", () => {
+    expect(parseConfig({ RATE_LIMIT_MAX: "" }).RATE_LIMIT_MAX).toBe(10);
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { hitRatio, mergeActivity, mergeTop, numericHash, parseInfo, sumRecent, toActivityEvent, toTimeBucket, toValkeyInfo } from "@/lib/stats/snapshot";
+import { bucketStart, createKeySpace, shardOf } from "@/lib/valkey/keys";
+
+describe("stats helpers", () => {
+  it("computes the hit ratio, 0 when nothing was looked up", () => {
+    expect(hitRatio(0, 0)).toBe(0);
+    expect(hitRatio(3, 1)).toBe(0.75);
+  });
+
+  it("merges this and last minute's top lists into one ranking", () => {
+    expect(
+      mergeTop(
+        [
+          [["a", 5], ["b", 3]],
+          [["b", 4], ["c", 1]],
+        ],
+        2,
+      ),
+    ).toEqual([["b", 7], ["a", 5]]);
+  });
+
+  it("reads counter hashes and time buckets", () => {
+    const hash = numericHash(["req", "5", "ok", "4", "blk", "1"]);
+    expect(toTimeBucket(10, hash)).toEqual({ t: 10, requests: 5, allowed: 4, blocked: 1, hits: 0, misses: 0, tokens: 0 });
+    const buckets = [toTimeBucket(0, { req: 1 }), toTimeBucket(50_000, { req: 2 }), toTimeBucket(60_000, { req: 4 })];
+    expect(sumRecent(buckets, "requests", 65_000, 60_000)).toBe(6);
+  });
+
+  it("parses stream entries and drops damaged ones", () => {
+    const entry = ["1700000000000-0", ["type", "hit", "id", "r1", "who", "ip:1.2.3.4", "tier", "anonymous", "n", "3", "limit", "10", "rem", "7", "reset", "1700000060000", "ck", "abc", "tok", "42", "saved_ms", "700", "ts", "1700000000000"]];
+    expect(toActivityEvent(entry)).toMatchObject({ type: "hit", identity: "ip:1.2.3.4", tokens: 42, savedMs: 700, remaining: 7 });
+    expect(toActivityEvent(["1-0", ["type", "bogus"]])).toBeNull();
+    expect(toActivityEvent("junk")).toBeNull();
+    const a = toActivityEvent(entry)!;
+    expect(mergeActivity([[a], [{ ...a, id: "x", timestamp: a.timestamp + 1 }]], 5).map((e) => e.id)).toEqual(["x", a.id]);
+  });
+
+  it("tells Valkey from Redis in INFO", () => {
+    const valkey = toValkeyInfo(parseInfo("# Server\r\nredis_version:7.2.4\r\nserver_name:valkey\r\nvalkey_version:8.0.1\r\nused_memory:1024\r\n"), 1.5);
+    expect(valkey).toMatchObject({ server: "valkey", version: "8.0.1", usedMemoryBytes: 1024, roundTripMs: 1.5 });
+    expect(toValkeyInfo(parseInfo("redis_version:7.0.15\n"), 1).server).toBe("redis");
+  });
+});
+
+describe("key schema", () => {
+  it("builds every key from one prefix with the shard tag", () => {
+    const keys = createKeySpace("fg:");
+    expect(keys.rateLimit(0, "ip:1.2.3.4")).toBe("fg:{0}:rl:ip:1.2.3.4");
+    expect(keys.cache("ab".repeat(32))).toBe(`fg:cache:{${"ab".repeat(32)}}`);
+    expect(keys.bucket(2, 30_000)).toBe("fg:{2}:ts:30000");
+    expect(bucketStart(12_345)).toBe(10_000);
+  });
+
+  it("spreads identities over shards, stably", () => {
+    expect(shardOf("ip:1.2.3.4", 1)).toBe(0);
+    const seen = new Set(Array.from({ length: 200 }, (_, i) => shardOf(`ip:10.0.0.${i}`, 4)));
+    expect(seen).toEqual(new Set([0, 1, 2, 3]));
+    expect(shardOf("ip:10.0.0.1", 4)).toBe(shardOf("ip:10.0.0.1", 4));
+  });
+});
