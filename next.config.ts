@@ -1,6 +1,9 @@
 import type { NextConfig } from "next";
 
 const nextConfig: NextConfig = {
+  // The test suite builds into its own folder so it never replaces the build
+  // a running demo serves (scripts/test.sh sets FLOWGATE_DIST_DIR).
+  distDir: process.env.FLOWGATE_DIST_DIR || ".next",
   // The Lua scripts are read from disk at run time by lib/valkey/scripts.ts;
   // the bundler does not see them, so list them for output tracing.
   outputFileTracingIncludes: {

@@ -6,6 +6,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib/provision.sh
 
 export NEXT_TELEMETRY_DISABLED="${NEXT_TELEMETRY_DISABLED:-1}"
+# Build and serve the tests' app from its own folder: a running demo keeps .next.
+export FLOWGATE_DIST_DIR="${FLOWGATE_DIST_DIR:-.next-test}"
 
 fg_ensure_node_modules
 FLOWGATE_VALKEY_SERVER="$(fg_ensure_valkey_binary)"
