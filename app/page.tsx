@@ -1,27 +1,76 @@
-import { StatsPeek } from "@/components/stats-peek";
+import { ActivityFeed } from "@/components/activity-feed";
+import { CommandsExplainer } from "@/components/commands-explainer";
+import { ConnectionBadge, OutageBanner } from "@/components/connection-badge";
+import { HitRatioChart } from "@/components/hit-ratio-chart";
+import { KeyDistribution } from "@/components/key-distribution";
+import { SimulatorPanel } from "@/components/simulator-panel";
+import { StatCards } from "@/components/stat-cards";
+import { TopConsumers } from "@/components/top-consumers";
+import { TrafficChart } from "@/components/traffic-chart";
+import { TryItPanel } from "@/components/try-it-panel";
+import { LegendDot, OUTCOME_COLORS } from "@/components/ui";
+import { ValkeyFacts } from "@/components/valkey-panel";
 
-const ENDPOINTS = [
-  { method: "POST", path: "/api/generate", what: "A simulated LLM call: identified, rate-limited, cached, logged." },
-  { method: "GET", path: "/api/stats", what: "Everything the dashboard shows, in one snapshot." },
-  { method: "POST", path: "/api/simulate", what: "A bounded burst through the same path (default 50)." },
-];
-
-export default function Home() {
+export default function DashboardPage() {
   return (
-    <main className="mx-auto max-w-3xl space-y-8 px-4 py-10">
-      <header className="space-y-2">
-        <h1 className="text-3xl font-semibold">Flowgate</h1>
-        <p className="text-slate-300">An AI-API gateway on Valkey: sliding-window rate limits, a SHA-256 prompt cache and a capped decision stream.</p>
+    <div className="mx-auto flex max-w-7xl flex-col gap-4 px-3 py-5 sm:px-6 sm:py-8">
+      <header className="flex flex-col gap-3 sm:flex-row sm:items-end sm:justify-between">
+        <div>
+          <h1 className="flex items-center gap-2 text-2xl font-semibold tracking-tight">
+            <svg aria-hidden viewBox="0 0 32 32" className="h-7 w-7">
+              <rect width="32" height="32" rx="7" fill="#0f172a" />
+              <path d="M7 9h18M7 16h12M7 23h7" stroke="#38bdf8" strokeWidth="3" strokeLinecap="round" />
+              <circle cx="24" cy="22" r="4" fill="#34d399" />
+            </svg>
+            Flowgate
+          </h1>
+          <p className="mt-1 text-sm text-slate-400">A live AI-API gateway on Valkey: who is calling, who is refused, what the cache saves.</p>
+        </div>
+        <ConnectionBadge />
       </header>
-      <StatsPeek />
-      <ul className="space-y-3">
-        {ENDPOINTS.map((e) => (
-          <li key={e.path} className="rounded-lg border border-slate-800 p-4">
-            <code className="text-sky-400">{e.method}</code> <a className="underline" href={e.path}>{e.path}</a>
-            <p className="text-sm text-slate-400">{e.what}</p>
-          </li>
-        ))}
-      </ul>
-    </main>
+
+      <OutageBanner />
+
+      <p className="rounded-xl border border-slate-800 bg-slate-900/40 px-4 py-3 text-sm leading-relaxed text-slate-300">
+        Every request to <code className="text-sky-300">POST /api/generate</code> is identified (API key, else IP), checked against a
+        sliding-window rate limit, answered from a prompt cache when the same question was asked before, and logged, in one atomic
+        Valkey call. <span className="whitespace-nowrap"><LegendDot color={OUTCOME_COLORS.generated} label="answered by the model" /></span>{" "}
+        <span className="whitespace-nowrap"><LegendDot color={OUTCOME_COLORS.cached} label="from the cache" /></span>{" "}
+        <span className="whitespace-nowrap"><LegendDot color={OUTCOME_COLORS.blocked} label="refused (429)" /></span>.{" "}
+        <a href="#simulator" className="text-sky-300 underline decoration-sky-700 underline-offset-2 hover:text-sky-200">
+          Fire the simulator
+        </a>{" "}
+        to watch it work.
+      </p>
+
+      <StatCards />
+
+      <div className="grid gap-4 lg:grid-cols-3">
+        <TrafficChart className="lg:col-span-2" />
+        <SimulatorPanel className="lg:row-span-2" />
+        <div className="grid gap-4 md:grid-cols-2 lg:col-span-2">
+          <HitRatioChart />
+          <TopConsumers />
+        </div>
+      </div>
+
+      <div className="grid gap-4 lg:grid-cols-3">
+        <ActivityFeed className="lg:col-span-2" />
+        <TryItPanel />
+      </div>
+
+      <div className="grid gap-4 lg:grid-cols-3">
+        <KeyDistribution />
+        <ValkeyFacts />
+        <CommandsExplainer />
+      </div>
+
+      <footer className="flex flex-col gap-1 border-t border-slate-800 pt-4 text-xs text-slate-500 sm:flex-row sm:justify-between">
+        <span>Flowgate: rate limiting, prompt caching and decision logging on Valkey. The LLM is simulated.</span>
+        <span>
+          <a className="hover:text-slate-300" href="/api/stats">/api/stats</a> · Next.js · Recharts · ioredis
+        </span>
+      </footer>
+    </div>
   );
 }

@@ -75,7 +75,7 @@ export const envSchema = z.object({
   MAX_BODY_BYTES: int(256, 1_048_576).default(16_384),
   SIMULATE_MAX_COUNT: int(1, 2000).default(2000),
   SIMULATE_MAX_CONCURRENCY: int(1, 200).default(50),
-  PRICE_PER_1K_TOKENS: z.coerce.number().min(0).max(1000).default(0.002),
+  PRICE_PER_1K_TOKENS: z.coerce.number().min(0).max(1000).default(0.01),
   LOG_VALKEY_ERRORS: booleanish.default(true),
 });
 

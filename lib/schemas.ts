@@ -215,6 +215,22 @@ export const valkeyInfoSchema = z.object({
 });
 export type ValkeyInfo = z.infer<typeof valkeyInfoSchema>;
 
+const latencyStatSchema = z.object({
+  /** ms; null until something was measured. */
+  p50: z.number().nullable(),
+  p95: z.number().nullable(),
+  count: z.number().int(),
+});
+
+export const latencySummarySchema = z.object({
+  hit: latencyStatSchema,
+  miss: latencyStatSchema,
+  blocked: latencyStatSchema,
+  /** Measured by the app instance that answered, over its last 500 requests of each kind. */
+  scope: z.literal("instance"),
+});
+export type LatencySummary = z.infer<typeof latencySummarySchema>;
+
 export const statsSchema = z.object({
   connected: z.boolean(),
   timestamp: z.string(),
@@ -264,6 +280,8 @@ export const statsSchema = z.object({
   totalKeys: z.number(),
   stream: z.object({ length: z.number(), cap: z.number() }),
   valkey: valkeyInfoSchema.nullable(),
+  /** Gateway latency by outcome (hit, miss, blocked), in ms. */
+  latency: latencySummarySchema,
   /** How the snapshot was read: commands sent and round trips. */
   cost: z.object({ commands: z.number(), roundTrips: z.number() }),
 });

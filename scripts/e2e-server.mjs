@@ -48,7 +48,7 @@ const app = spawn(process.execPath, ["server.mjs"], {
     VALKEY_URL: `redis://127.0.0.1:${valkeyPort}`,
     PORT: process.env.PORT ?? "3100",
     HOST: "127.0.0.1",
-    SIMULATED_LATENCY_MS: process.env.SIMULATED_LATENCY_MS ?? "120",
+    SIMULATED_LATENCY_MS: process.env.SIMULATED_LATENCY_MS ?? "300",
   },
 });
 

@@ -6,6 +6,7 @@ import type { Identity } from "@/lib/gateway/identity";
 import { DEFAULT_MODEL, generate } from "@/lib/gateway/model";
 import { policyFor, type Policy } from "@/lib/gateway/policy";
 import { cacheTag, hashPrompt } from "@/lib/gateway/prompt-cache";
+import { recordLatency } from "@/lib/gateway/latency";
 import { decideRequest, type Decision } from "@/lib/gateway/rate-limit";
 import { parseCachedEntry, storeMiss } from "@/lib/gateway/store";
 
@@ -30,6 +31,15 @@ export interface GatewayInput {
 }
 
 export async function runGateway(input: GatewayInput): Promise<GatewayResult> {
+  const started = performance.now();
+  const result = await decideAndServe(input);
+  if (result.kind === "hit" || result.kind === "miss" || result.kind === "blocked") {
+    recordLatency(result.kind, performance.now() - started);
+  }
+  return result;
+}
+
+async function decideAndServe(input: GatewayInput): Promise<GatewayResult> {
   const { deps, identity, prompt } = input;
   const { config } = deps;
   const started = performance.now();

@@ -1,6 +1,7 @@
 import "server-only";
 import { hashApiKey } from "@/lib/gateway/identity";
 import type { GatewayDeps } from "@/lib/gateway/deps";
+import { latencySummary } from "@/lib/gateway/latency";
 import type { Stats } from "@/lib/schemas";
 import {
   BUCKET_MS,
@@ -81,6 +82,7 @@ function emptyStats(deps: GatewayDeps, error: string): Stats {
     totalKeys: 0,
     stream: { length: 0, cap: config.STREAM_MAXLEN },
     valkey: null,
+    latency: latencySummary(),
     cost: { commands: 0, roundTrips: 0 },
   };
 }
@@ -236,6 +238,7 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
       totalKeys: dbsize,
       stream: { length: streamLength, cap: config.STREAM_MAXLEN },
       valkey: toValkeyInfo(info, firstRoundTripMs),
+      latency: latencySummary(),
       cost: { commands, roundTrips: top.length > 0 ? 2 : 1 },
     };
   } catch (error) {

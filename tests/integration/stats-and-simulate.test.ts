@@ -60,6 +60,12 @@ describe("GET /api/stats", () => {
     expect(miss.tokens).toBeGreaterThan(0);
     for (let i = 1; i < s.activity.length; i++) expect(s.activity[i - 1]!.timestamp).toBeGreaterThanOrEqual(s.activity[i]!.timestamp);
 
+    // Hit and miss latencies are measured by this process, so a hit's own time is known too.
+    expect(s.latency.hit.count).toBeGreaterThanOrEqual(10);
+    expect(s.latency.miss.count).toBeGreaterThanOrEqual(3);
+    expect(s.latency.blocked.count).toBeGreaterThanOrEqual(2);
+    expect(s.latency.hit.p50).not.toBeNull();
+
     const bucketTotal = s.timeseries.reduce((sum, b) => sum + b.requests, 0);
     expect(bucketTotal).toBe(15);
   });

@@ -1,0 +1,82 @@
+/**
+ * The exact Valkey commands behind each pattern, as the Lua scripts in
+ * lib/valkey/scripts run them. A server component: <details> is keyboard-usable
+ * without any JavaScript.
+ */
+
+interface Pattern {
+  title: string;
+  why: string;
+  commands: { cmd: string; note: string }[];
+}
+
+const PATTERNS: Pattern[] = [
+  {
+    title: "Sliding-window rate limit (sorted set)",
+    why: "One member per admitted request, scored by its time in ms. The window is exact: no burst at a boundary, and the whole check runs inside one Lua script, so 1,000 concurrent requests cannot both take the last slot.",
+    commands: [
+      { cmd: "ZREMRANGEBYSCORE fg:{0}:rl:ip:203.0.113.7 -inf <now − window>", note: "drop requests that left the window" },
+      { cmd: "ZCARD fg:{0}:rl:ip:203.0.113.7", note: "how many are still in it" },
+      { cmd: "ZADD fg:{0}:rl:ip:203.0.113.7 <now> <request-id>", note: "only if under the limit" },
+      { cmd: "PEXPIRE fg:{0}:rl:ip:203.0.113.7 <window + 1000>", note: "an idle client's window disappears" },
+      { cmd: "ZRANGE fg:{0}:rl:ip:203.0.113.7 0 0 WITHSCORES", note: "oldest entry → reset time and Retry-After" },
+    ],
+  },
+  {
+    title: "Prompt cache (SHA-256 keys)",
+    why: "The key is the SHA-256 of the model and the normalized prompt (Unicode NFKC, lower case, whitespace collapsed). A hit is read in the same script as the rate limit: one round trip. A miss is stored after the model answers: a second one.",
+    commands: [
+      { cmd: "GET fg:cache:{<sha256>}", note: "inside decide.lua, for admitted requests only" },
+      { cmd: "SET fg:cache:{<sha256>} <json> EX 3600", note: "store.lua, after a miss" },
+      { cmd: "ZADD fg:{0}:idx:cache <expiry-ms> <sha256>", note: "index scored by expiry: cached prompts = ZCOUNT now +inf" },
+    ],
+  },
+  {
+    title: "Decision stream (capped Stream)",
+    why: "Every decision is appended with its identity (API keys only as a hash), tier, window use, cache key and tokens. The cap is applied in the same call, so the stream never grows past it.",
+    commands: [
+      { cmd: "XADD fg:{0}:events MAXLEN 1000 * type hit who ip:203.0.113.7 …", note: "blocked and hits in decide.lua, misses in store.lua" },
+      { cmd: "XREVRANGE fg:{0}:events + - COUNT 20", note: "the activity feed" },
+    ],
+  },
+  {
+    title: "Counters and charts, without scanning",
+    why: "Totals live in one hash, traffic in 10-second bucket hashes that expire after an hour, consumers in per-minute sorted sets. /api/stats reads a fixed list of keys: its cost does not grow with the keyspace.",
+    commands: [
+      { cmd: "HINCRBY fg:{0}:stats requests 1", note: "also allowed / blocked / hits / misses / tokens" },
+      { cmd: "HINCRBY fg:{0}:ts:<bucket-ms> req 1 · EXPIRE … 3600", note: "the traffic chart" },
+      { cmd: "ZINCRBY fg:{0}:top:<minute> 1 <identity> · EXPIRE … 120", note: "top consumers (and topb: for blocks)" },
+      { cmd: "ZCOUNT fg:{0}:idx:clients <now> +inf", note: "clients with a live window, no KEYS" },
+    ],
+  },
+];
+
+export function CommandsExplainer() {
+  return (
+    <section aria-label="Valkey commands under the hood" data-testid="commands" className="rounded-xl border border-slate-800 bg-slate-900/60 p-4 sm:p-5">
+      <h2 className="text-sm font-semibold text-slate-100">Valkey commands under the hood</h2>
+      <p className="mt-0.5 text-xs text-slate-400">What each request runs, step by step. Open a pattern to see the commands.</p>
+      <div className="mt-3 space-y-2">
+        {PATTERNS.map((p) => (
+          <details key={p.title} className="group rounded-lg border border-slate-800 bg-slate-950/40 open:border-slate-700">
+            <summary className="flex cursor-pointer list-none items-center justify-between gap-3 px-3 py-2.5 text-sm text-slate-200 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-500">
+              {p.title}
+              <span aria-hidden className="text-slate-500 transition-transform group-open:rotate-180">▾</span>
+            </summary>
+            <div className="space-y-2 px-3 pb-3">
+              <p className="text-xs leading-relaxed text-slate-400">{p.why}</p>
+              <ol className="space-y-1">
+                {p.commands.map((c) => (
+                  <li key={c.cmd} className="rounded-md bg-slate-950 px-2 py-1.5">
+                    <code className="block overflow-x-auto whitespace-pre font-mono text-[11px] text-sky-200">{c.cmd}</code>
+                    <span className="text-[11px] text-slate-500">{c.note}</span>
+                  </li>
+                ))}
+              </ol>
+            </div>
+          </details>
+        ))}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,124 @@
+/**
+ * Shapes the stats snapshot into chart props. Pure functions, unit-tested;
+ * the chart components only draw what these return.
+ */
+import type { ActivityEvent, Stats, TimeBucket, TopConsumer } from "@/lib/schemas";
+
+export interface TrafficPoint {
+  t: number;
+  /** Admitted and generated (cache misses). */
+  generated: number;
+  /** Admitted and answered from the cache. */
+  cached: number;
+  blocked: number;
+}
+
+/** Stacked traffic per bucket: generated + cached + blocked = requests. */
+export function toTrafficSeries(buckets: TimeBucket[]): TrafficPoint[] {
+  return buckets.map((b) => ({
+    t: b.t,
+    generated: Math.max(0, b.allowed - b.hits),
+    cached: b.hits,
+    blocked: b.blocked,
+  }));
+}
+
+export interface HitRatioPoint {
+  t: number;
+  /** Percent, 0..100; null where no request looked up the cache. */
+  ratio: number | null;
+  /** Running ratio since the chart's first bucket, percent. */
+  cumulative: number | null;
+}
+
+export function toHitRatioSeries(buckets: TimeBucket[]): HitRatioPoint[] {
+  let hits = 0;
+  let lookups = 0;
+  return buckets.map((b) => {
+    hits += b.hits;
+    lookups += b.hits + b.misses;
+    const here = b.hits + b.misses;
+    return {
+      t: b.t,
+      ratio: here > 0 ? (100 * b.hits) / here : null,
+      cumulative: lookups > 0 ? (100 * hits) / lookups : null,
+    };
+  });
+}
+
+/** Trim leading empty buckets so a fresh server's chart is not a flat line, keeping at least `min`. */
+export function trimLeadingEmpty<T extends { t: number }>(points: T[], isEmpty: (p: T) => boolean, min = 12): T[] {
+  const first = points.findIndex((p) => !isEmpty(p));
+  if (first === -1) return points.slice(-min);
+  return points.slice(Math.min(first, Math.max(0, points.length - min)));
+}
+
+export interface ConsumerBar {
+  name: string;
+  identity: string;
+  tier: string;
+  admitted: number;
+  blocked: number;
+}
+
+export function toConsumerBars(consumers: TopConsumer[]): ConsumerBar[] {
+  return consumers.map((c) => ({
+    name: c.identity,
+    identity: c.identity,
+    tier: c.tier,
+    admitted: Math.max(0, c.requests - c.blocked),
+    blocked: c.blocked,
+  }));
+}
+
+export interface Slice {
+  key: keyof Stats["keyDistribution"];
+  label: string;
+  value: number;
+}
+
+const SLICE_LABELS: Record<keyof Stats["keyDistribution"], string> = {
+  rateLimit: "Rate-limit windows",
+  cache: "Cached prompts",
+  stream: "Event stream",
+  counters: "Counters & buckets",
+};
+
+export function toKeySlices(distribution: Stats["keyDistribution"]): Slice[] {
+  return (Object.keys(SLICE_LABELS) as (keyof Stats["keyDistribution"])[]).map((key) => ({
+    key,
+    label: SLICE_LABELS[key],
+    value: distribution[key],
+  }));
+}
+
+/** Events not in `seen`: the ones to highlight as new arrivals. */
+export function newEventIds(events: ActivityEvent[], seen: ReadonlySet<string>): string[] {
+  return events.filter((e) => !seen.has(e.id)).map((e) => e.id);
+}
+
+export interface RunPoint {
+  /** Requests settled so far. */
+  done: number;
+  successful: number;
+  cached: number;
+  blocked: number;
+  failed: number;
+}
+
+/** Cumulative outcomes of a simulator run, in completion order, down-sampled to at most `max` points. */
+export function toRunSeries(outcomes: ("allowed" | "cached" | "blocked" | "failed")[], max = 100): RunPoint[] {
+  const points: RunPoint[] = [];
+  const acc = { successful: 0, cached: 0, blocked: 0, failed: 0 };
+  const step = Math.max(1, Math.ceil(outcomes.length / max));
+  outcomes.forEach((o, i) => {
+    if (o === "allowed") acc.successful += 1;
+    else if (o === "cached") {
+      acc.successful += 1;
+      acc.cached += 1;
+    } else if (o === "blocked") acc.blocked += 1;
+    else acc.failed += 1;
+    if ((i + 1) % step === 0 || i === outcomes.length - 1) points.push({ done: i + 1, ...acc });
+  });
+  return points;
+}

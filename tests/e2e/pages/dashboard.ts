@@ -1,0 +1,58 @@
+import { expect, type Locator, type Page } from "@playwright/test";
+
+/** The dashboard as a person sees it: what the e2e tests look for, in one place. */
+export class DashboardPage {
+  readonly badge: Locator;
+  readonly traffic: Locator;
+  readonly simulatorFire: Locator;
+  readonly simulatorProgress: Locator;
+  readonly activityItems: Locator;
+  readonly tryPrompt: Locator;
+  readonly trySend: Locator;
+  readonly tryCache: Locator;
+
+  constructor(readonly page: Page) {
+    this.badge = page.getByTestId("connection-badge");
+    this.traffic = page.getByTestId("traffic-chart");
+    this.simulatorFire = page.getByTestId("sim-fire");
+    this.simulatorProgress = page.getByTestId("sim-progress");
+    this.activityItems = page.getByTestId("activity-item");
+    this.tryPrompt = page.getByTestId("try-prompt");
+    this.trySend = page.getByTestId("try-send");
+    this.tryCache = page.getByTestId("try-cache");
+  }
+
+  async open(): Promise<void> {
+    await this.page.goto("/");
+    await expect(this.page.getByRole("heading", { name: "Flowgate", level: 1 })).toBeVisible();
+  }
+
+  async expectConnected(): Promise<void> {
+    await expect(this.badge).toHaveAttribute("data-state", "connected");
+  }
+
+  /** A stat card's headline value as a number ("1,234" → 1234). */
+  async cardNumber(testId: string): Promise<number> {
+    const text = await this.page.getByTestId(`${testId}-value`).innerText();
+    return Number(text.replace(/[^0-9.]/g, ""));
+  }
+
+  async choosePreset(name: string): Promise<void> {
+    await this.page.getByRole("radio", { name }).click();
+  }
+
+  async fireSimulator(): Promise<void> {
+    await this.simulatorFire.click();
+  }
+
+  async summaryNumber(testId: "sim-successful" | "sim-cached" | "sim-blocked" | "sim-failed"): Promise<number> {
+    return Number((await this.page.getByTestId(testId).innerText()).replace(/[^0-9]/g, ""));
+  }
+
+  async tryPromptOnce(prompt: string): Promise<string> {
+    await this.tryPrompt.fill(prompt);
+    await this.trySend.click();
+    await expect(this.trySend).toHaveText("Send");
+    return (await this.tryCache.innerText()).trim();
+  }
+}
