@@ -10,6 +10,21 @@ const nextConfig: NextConfig = {
     "/api/**/*": ["./lib/valkey/scripts/*.lua"],
   },
   poweredByHeader: false,
+  // Headers every response carries; the page's Content-Security-Policy (with
+  // a per-request nonce) is set in proxy.ts.
+  async headers() {
+    return [
+      {
+        source: "/:path*",
+        headers: [
+          { key: "X-Content-Type-Options", value: "nosniff" },
+          { key: "Referrer-Policy", value: "strict-origin-when-cross-origin" },
+          { key: "X-Frame-Options", value: "DENY" },
+          { key: "Permissions-Policy", value: "camera=(), microphone=(), geolocation=(), payment=()" },
+        ],
+      },
+    ];
+  },
   reactStrictMode: true,
 };
 

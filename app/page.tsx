@@ -1,3 +1,4 @@
+import { connection } from "next/server";
 import { ActivityFeed } from "@/components/activity-feed";
 import { CommandsExplainer } from "@/components/commands-explainer";
 import { ConnectionBadge, OutageBanner } from "@/components/connection-badge";
@@ -11,7 +12,9 @@ import { TryItPanel } from "@/components/try-it-panel";
 import { LegendDot, OUTCOME_COLORS } from "@/components/ui";
 import { ValkeyFacts } from "@/components/valkey-panel";
 
-export default function DashboardPage() {
+export default async function DashboardPage() {
+  // Rendered per request so proxy.ts's CSP nonce reaches Next's scripts.
+  await connection();
   return (
     <div className="mx-auto flex max-w-7xl flex-col gap-4 px-3 py-5 sm:px-6 sm:py-8">
       <header className="flex flex-col gap-3 sm:flex-row sm:items-end sm:justify-between">

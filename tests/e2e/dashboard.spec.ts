@@ -13,10 +13,16 @@ test("the page loads, reaches /api/stats and shows connected, with empty states 
   });
   page.on("pageerror", (error) => problems.push(error.message));
   const statsSeen = page.waitForResponse((res) => res.url().endsWith("/api/stats") && res.status() === 200);
-  await dashboard.open();
+  const response = await dashboard.open();
   await statsSeen;
   await dashboard.expectConnected();
-  // No hydration mismatch, no failed script: the console stays clean.
+  // Security headers on the page itself; a strict CSP with a nonce that Next's scripts carry.
+  const headers = response!.headers();
+  expect(headers["content-security-policy"]).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]+' 'strict-dynamic'/);
+  expect(headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+  expect(headers["x-content-type-options"]).toBe("nosniff");
+  expect(headers["referrer-policy"]).toBe("strict-origin-when-cross-origin");
+  // No CSP violation, no hydration mismatch, no failed script: the console stays clean.
   expect(problems).toEqual([]);
   await expect(page.getByTestId("activity-empty")).toContainText("No decisions yet");
   await expect(page.getByTestId("traffic-empty")).toBeVisible();

@@ -1,4 +1,4 @@
-import { expect, type Locator, type Page } from "@playwright/test";
+import { expect, type Locator, type Page, type Response } from "@playwright/test";
 
 /** The dashboard as a person sees it: what the e2e tests look for, in one place. */
 export class DashboardPage {
@@ -22,9 +22,10 @@ export class DashboardPage {
     this.tryCache = page.getByTestId("try-cache");
   }
 
-  async open(): Promise<void> {
-    await this.page.goto("/");
+  async open(): Promise<Response | null> {
+    const response = await this.page.goto("/");
     await expect(this.page.getByRole("heading", { name: "Flowgate", level: 1 })).toBeVisible();
+    return response;
   }
 
   async expectConnected(): Promise<void> {
