@@ -30,6 +30,25 @@ const server = createServer((req, res) => {
   });
 });
 
+// Requests Node's HTTP parser refuses (oversized headers, control characters,
+// broken framing) never reach Next.js: answer them in JSON like everything else.
+server.on("clientError", (error, socket) => {
+  if (!socket.writable || error.code === "ECONNRESET") {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+  const status = tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request";
+  const body = JSON.stringify(
+    tooLarge
+      ? { error: "Request headers are too large", code: "headers_too_large" }
+      : { error: "Malformed HTTP request", code: "bad_request" },
+  );
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+});
+
 server.keepAliveTimeout = 65_000;
 server.listen(port, host, () => {
   const shown = host === "0.0.0.0" ? "localhost" : host;

@@ -58,6 +58,8 @@ export const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.:-]{1,32}$/, "letters, digits, _ . : - only (at most 32)")
     .default("fg:"),
   VALKEY_SHARDS: int(1, 64).default(1),
+  /** CA certificate (PEM) for rediss:// servers signed by a private CA. */
+  VALKEY_TLS_CA_FILE: z.string().min(1).optional(),
   VALKEY_CONNECT_TIMEOUT_MS: int(50, 5000).default(500),
   VALKEY_COMMAND_TIMEOUT_MS: int(50, 5000).default(500),
   RATE_LIMIT_MAX: int(1, 1_000_000).default(10),
@@ -75,6 +77,8 @@ export const envSchema = z.object({
   MAX_BODY_BYTES: int(256, 1_048_576).default(16_384),
   SIMULATE_MAX_COUNT: int(1, 2000).default(2000),
   SIMULATE_MAX_CONCURRENCY: int(1, 200).default(50),
+  /** Simulator runs allowed at once in one app instance; more get a 429. */
+  SIMULATE_MAX_RUNS: int(1, 20).default(2),
   PRICE_PER_1K_TOKENS: z.coerce.number().min(0).max(1000).default(0.01),
   LOG_VALKEY_ERRORS: booleanish.default(true),
 });

@@ -12,6 +12,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
+  simulator_busy: 429,
   internal: 500,
   valkey_unavailable: 503,
 } as const;

@@ -1,4 +1,5 @@
 import "server-only";
+import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { getConfig } from "@/lib/config";
 import { GatewayError } from "@/lib/errors";
@@ -16,20 +17,45 @@ import { registerScripts } from "@/lib/valkey/scripts";
 type Holder = { __flowgateValkey?: Redis };
 const holder = globalThis as Holder;
 
-export function createValkeyClient(url: string, opts: { connectTimeoutMs: number; commandTimeoutMs: number; logErrors: boolean }): Redis {
-  const client = new Redis(url, {
+/** Errors a reconnect cannot fix: the credentials in VALKEY_URL are wrong. */
+const AUTH_ERROR = /WRONGPASS|NOAUTH|invalid password|invalid username-password|AUTH .*without any password/i;
+
+export interface ValkeyClientOptions {
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+  logErrors: boolean;
+  /** PEM file of the CA that signed the server's certificate (rediss:// with a private CA). */
+  tlsCaFile?: string;
+}
+
+/** Why the client gave up for good, if it did (wrong credentials). */
+const fatal = new WeakMap<Redis, string>();
+
+export function fatalValkeyError(client: Redis): string | undefined {
+  return fatal.get(client);
+}
+
+export function createValkeyClient(url: string, opts: ValkeyClientOptions): Redis {
+  const client: Redis = new Redis(url, {
     connectTimeout: opts.connectTimeoutMs,
     commandTimeout: opts.commandTimeoutMs,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    // Reconnect forever, quickly at first, at most once a second.
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+    // Reconnect forever, quickly at first, at most once a second; but not
+    // after an authentication failure, which only a config change can fix.
+    retryStrategy: (times) => (fatal.has(client) ? null : Math.min(50 * 2 ** Math.min(times, 5), 1000)),
     lazyConnect: false,
     connectionName: "flowgate",
+    ...(url.startsWith("rediss://") && opts.tlsCaFile ? { tls: { ca: readFileSync(opts.tlsCaFile) } } : {}),
   });
   let lastLog = 0;
   client.on("error", (err: Error) => {
     // Without a listener ioredis would crash the process on errors.
+    if (AUTH_ERROR.test(err.message) && !fatal.has(client)) {
+      fatal.set(client, `Valkey rejected the credentials in VALKEY_URL (${err.message}). Not retrying: fix VALKEY_URL and restart.`);
+      console.error(`[flowgate] ${fatal.get(client)}`);
+      return;
+    }
     const now = Date.now();
     if (opts.logErrors && now - lastLog > 5000) {
       lastLog = now;
@@ -47,6 +73,7 @@ export function getValkey(): Redis {
       connectTimeoutMs: config.VALKEY_CONNECT_TIMEOUT_MS,
       commandTimeoutMs: config.VALKEY_COMMAND_TIMEOUT_MS,
       logErrors: config.LOG_VALKEY_ERRORS,
+      tlsCaFile: config.VALKEY_TLS_CA_FILE,
     });
   }
   return holder.__flowgateValkey;
@@ -63,7 +90,7 @@ export async function readyValkey(): Promise<Redis> {
   if (client.status === "connecting" || client.status === "connect" || client.status === "wait") {
     if (await waitForReady(client, getConfig().VALKEY_CONNECT_TIMEOUT_MS)) return client;
   }
-  throw new GatewayError("valkey_unavailable", "Valkey is not reachable right now", {
+  throw new GatewayError("valkey_unavailable", fatal.get(client) ?? "Valkey is not reachable right now", {
     state: client.status,
   });
 }

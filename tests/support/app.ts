@@ -77,7 +77,8 @@ export async function keysUnder(redis: Redis, prefix: string): Promise<string[]>
     cursor = next;
     found.push(...batch);
   } while (cursor !== "0");
-  return found;
+  // SCAN's order changes as the table rehashes: compare sets, not orders.
+  return found.sort();
 }
 
 export async function commandStats(redis: Redis): Promise<Record<string, number>> {

@@ -34,7 +34,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function answers(port: number): Promise<boolean> {
+async function answers(port: number, password?: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host: "127.0.0.1" });
     let buffer = "";
@@ -44,10 +44,11 @@ async function answers(port: number): Promise<boolean> {
     };
     socket.setTimeout(500, () => finish(false));
     socket.on("error", () => finish(false));
-    socket.on("connect", () => socket.write("PING\r\n"));
+    socket.on("connect", () => socket.write(password ? `AUTH ${password}\r\nPING\r\n` : "PING\r\n"));
     socket.on("data", (chunk) => {
       buffer += chunk.toString();
-      if (buffer.includes("\r\n")) finish(buffer.startsWith("+PONG"));
+      if (buffer.includes("+PONG")) finish(true);
+      else if (buffer.startsWith("-") && buffer.includes("\r\n")) finish(false);
     });
   });
 }
@@ -64,7 +65,7 @@ export interface TestValkey {
   resume(): void;
 }
 
-export async function startValkey(options: { port?: number } = {}): Promise<TestValkey> {
+export async function startValkey(options: { port?: number; extraArgs?: string[]; password?: string } = {}): Promise<TestValkey> {
   const binary = findServerBinary();
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(path.join(tmpdir(), "flowgate-valkey-"));
@@ -73,13 +74,17 @@ export async function startValkey(options: { port?: number } = {}): Promise<Test
   const start = async () => {
     child = spawn(
       binary,
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "yes"],
+      [
+        "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "yes",
+        ...(options.password ? ["--requirepass", options.password] : []),
+        ...(options.extraArgs ?? []),
+      ],
       { stdio: "ignore" },
     );
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`${binary} exited with ${child.exitCode} on port ${port}`);
-      if (await answers(port)) return;
+      if (await answers(port, options.password)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`${binary} did not answer on port ${port} within 10 s`);

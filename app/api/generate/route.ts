@@ -53,12 +53,14 @@ export async function POST(request: Request): Promise<Response> {
         return jsonResponse(result.body, {
           headers: { ...base, "X-Cache": "BYPASS", "X-Flowgate-Degraded": "fail-open" },
         });
-      case "unavailable":
+      case "unavailable": {
+        const cause = result.error instanceof Error ? result.error.message : String(result.error);
         throw new GatewayError(
           "valkey_unavailable",
-          "The gateway cannot reach Valkey and FAIL_MODE=closed refuses to serve unlimited requests. Try again shortly.",
+          `The gateway cannot reach Valkey and FAIL_MODE=closed refuses to serve unlimited requests. ${cause}`,
           { requestId: result.requestId },
         );
+      }
     }
   } catch (error) {
     return errorResponse(error);

@@ -1,4 +1,5 @@
 import { getConfig } from "@/lib/config";
+import { GatewayError } from "@/lib/errors";
 import { getGatewayDeps } from "@/lib/gateway/deps";
 import { runSimulation } from "@/lib/gateway/simulate";
 import { errorResponse, jsonResponse, methodNotAllowed, parseJsonBody } from "@/lib/http";
@@ -12,10 +13,19 @@ export const dynamic = "force-dynamic";
  * With `Accept: application/x-ndjson` the run streams one JSON line per
  * settled request (the dashboard's progress bar), then the summary.
  */
+let runsInFlight = 0;
+
 export async function POST(request: Request): Promise<Response> {
   try {
     const config = getConfig();
     const body = await parseJsonBody(request, simulateRequestSchema, { maxBytes: config.MAX_BODY_BYTES, allowEmpty: true });
+    // The simulator must not become a way to flood Valkey: few runs at once,
+    // each with bounded count and concurrency.
+    if (runsInFlight >= config.SIMULATE_MAX_RUNS) {
+      throw new GatewayError("simulator_busy", `${runsInFlight} simulator runs are in progress; try again when one finishes.`, {
+        retryAfterSeconds: 1,
+      });
+    }
     // The server's own caps may be tighter than the schema's.
     const run = {
       ...body,
@@ -25,10 +35,16 @@ export async function POST(request: Request): Promise<Response> {
     const deps = getGatewayDeps();
 
     if (!(request.headers.get("accept") ?? "").includes("application/x-ndjson")) {
-      return jsonResponse(await runSimulation({ deps, request: run, signal: request.signal }));
+      runsInFlight += 1;
+      try {
+        return jsonResponse(await runSimulation({ deps, request: run, signal: request.signal }));
+      } finally {
+        runsInFlight -= 1;
+      }
     }
 
     const encoder = new TextEncoder();
+    runsInFlight += 1;
     const stream = new ReadableStream<Uint8Array>({
       async start(controller) {
         const send = (line: SimulateStreamLine) => controller.enqueue(encoder.encode(`${JSON.stringify(line)}\n`));
@@ -44,6 +60,7 @@ export async function POST(request: Request): Promise<Response> {
         } catch (error) {
           send({ type: "error", error: (error as Error).message, code: "internal" });
         } finally {
+          runsInFlight -= 1;
           controller.close();
         }
       },

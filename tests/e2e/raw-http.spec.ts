@@ -1,0 +1,79 @@
+import net from "node:net";
+import { expect, test } from "@playwright/test";
+
+/**
+ * What curl and browsers cannot send: raw bytes on a socket. Oversized
+ * headers, control characters, duplicate X-Forwarded-For and a lying
+ * Content-Length all get a JSON answer from a known status, and the server
+ * stays up.
+ */
+
+// The same port playwright.config.ts serves on.
+const port = Number(process.env.E2E_PORT ?? 3100);
+
+function raw(request: string | Buffer): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: "127.0.0.1" });
+    let data = "";
+    socket.setTimeout(5000, () => {
+      socket.destroy();
+      reject(new Error("no answer within 5 s"));
+    });
+    socket.on("data", (chunk) => (data += chunk.toString("latin1")));
+    socket.on("end", () => {
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0);
+      const split = data.indexOf("\r\n\r\n");
+      const head = data.slice(0, split);
+      let body = data.slice(split + 4);
+      if (/^transfer-encoding:\s*chunked/im.test(head)) body = dechunk(body);
+      resolve({ status, body });
+    });
+    socket.on("error", reject);
+    socket.write(request);
+  });
+}
+
+function dechunk(text: string): string {
+  let out = "";
+  let rest = text;
+  for (;;) {
+    const eol = rest.indexOf("\r\n");
+    const size = Number.parseInt(rest.slice(0, eol), 16);
+    if (!size) return out;
+    out += rest.slice(eol + 2, eol + 2 + size);
+    rest = rest.slice(eol + 2 + size + 2);
+  }
+}
+
+const post = (headers: string, body = '{"prompt":"raw"}') =>
+  `POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nConnection: close\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+test("oversized headers get a JSON 431", async () => {
+  const res = await raw(post(`X-Junk: ${"a".repeat(40_000)}\r\n`));
+  expect(res.status).toBe(431);
+  expect(JSON.parse(res.body)).toMatchObject({ code: "headers_too_large" });
+});
+
+test("control characters in a header get a JSON 400", async () => {
+  const res = await raw(post("X-Api-Key: demo\u0001key\r\n"));
+  expect(res.status).toBe(400);
+  expect(JSON.parse(res.body)).toMatchObject({ code: "bad_request" });
+});
+
+test("duplicate X-Forwarded-For headers do not pick the identity", async ({ request }) => {
+  const res = await raw(post("X-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2\r\n"));
+  expect([200, 429]).toContain(res.status);
+  const body = JSON.parse(res.body) as { identity: string };
+  expect(body.identity).toBe("ip:127.0.0.1");
+  // And the server is still there.
+  expect((await request.get("/api/stats")).status()).toBe(200);
+});
+
+test("a body longer than its Content-Length, or a huge declared length, is refused cleanly", async ({ request }) => {
+  const lying = await raw(
+    `POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 999999999\r\n\r\n{"prompt":"x"}`,
+  );
+  expect(lying.status).toBe(413);
+  expect(JSON.parse(lying.body)).toMatchObject({ code: "payload_too_large" });
+  expect((await request.get("/api/stats")).status()).toBe(200);
+});

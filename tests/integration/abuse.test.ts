@@ -1,0 +1,75 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { errorBodySchema } from "@/lib/schemas";
+import { generateRequest, jsonRequest, keysUnder, loadApp, type LoadedApp } from "../support/app";
+
+/** A client that lies about who it is, and a simulator used as a flood. */
+
+let app: LoadedApp;
+afterAll(() => app?.close());
+
+describe("identity", () => {
+  it("without TRUST_PROXY, varying X-Forwarded-For does not escape the limit", async () => {
+    app = await loadApp({ RATE_LIMIT_MAX: "5", TRUST_PROXY: "false" });
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const res = await app.generate.POST(
+        generateRequest(`spoof ${i}`, { ip: "203.0.113.50", headers: { "x-forwarded-for": `10.9.${i}.1, 10.8.${i}.2`, "x-real-ip": `10.7.${i}.3` } }),
+      );
+      statuses.push(res.status);
+      if (res.status === 200) expect(res.headers.get("x-flowgate-identity")).toBe("ip:203.0.113.50");
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(15);
+  });
+
+  it("with TRUST_PROXY=1, only the hop the proxy appended is believed", async () => {
+    await app.close();
+    app = await loadApp({ RATE_LIMIT_MAX: "5", TRUST_PROXY: "1" });
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      // The client prepends a fake address each time; the proxy (peer 10.0.0.2) appends the real one.
+      const res = await app.generate.POST(
+        generateRequest(`proxied ${i}`, { ip: "10.0.0.2", headers: { "x-forwarded-for": `6.6.${i}.6, 198.51.100.77` } }),
+      );
+      statuses.push(res.status);
+      if (res.status === 200) expect(res.headers.get("x-flowgate-identity")).toBe("ip:198.51.100.77");
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+    // Two real clients behind the same proxy are told apart.
+    const other = await app.generate.POST(generateRequest("other", { ip: "10.0.0.2", headers: { "x-forwarded-for": "198.51.100.78" } }));
+    expect(other.status).toBe(200);
+  });
+
+  it("a very long or unknown API key is a 401 and writes nothing", async () => {
+    const before = await keysUnder(app.inspect, app.prefix);
+    for (const key of ["k".repeat(8000), "no-such-key", "démo-prö-kéy"]) {
+      const res = await app.generate.POST(generateRequest("key", { headers: { "x-api-key": encodeURIComponent(key) } }));
+      expect(res.status).toBe(401);
+      expect(errorBodySchema.parse(await res.json()).code).toBe("unauthorized");
+    }
+    expect(await keysUnder(app.inspect, app.prefix)).toEqual(before);
+  });
+});
+
+describe("the simulator is itself limited", () => {
+  it("refuses runs beyond SIMULATE_MAX_RUNS at once with a 429, then accepts again", async () => {
+    await app.close();
+    app = await loadApp({ SIMULATE_MAX_RUNS: "1", SIMULATED_LATENCY_MS: "200" });
+    const first = app.simulate.POST(jsonRequest("/api/simulate", { count: 20, clients: 20, concurrency: 2 }));
+    await new Promise((r) => setTimeout(r, 50));
+    const second = await app.simulate.POST(jsonRequest("/api/simulate", { count: 5 }));
+    expect(second.status).toBe(429);
+    expect(errorBodySchema.parse(await second.json()).code).toBe("simulator_busy");
+    expect((await first).status).toBe(200);
+    const third = await app.simulate.POST(jsonRequest("/api/simulate", { count: 5 }));
+    expect(third.status).toBe(200);
+  });
+
+  it("caps the count to the server's limit", async () => {
+    await app.close();
+    app = await loadApp({ SIMULATE_MAX_COUNT: "30", SIMULATE_MAX_CONCURRENCY: "3" });
+    const res = await app.simulate.POST(jsonRequest("/api/simulate", { count: 500, clients: 100 }));
+    const body = (await res.json()) as { summary: { total: number } };
+    expect(body.summary.total).toBe(30);
+  });
+});
