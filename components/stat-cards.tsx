@@ -85,7 +85,7 @@ export function StatCards() {
         tone="emerald"
         label="Cache hit ratio"
         value={s ? formatPercent(s.cache.total > 0 ? s.cache.hitRatio : null) : ""}
-        detail={s ? `${formatCount(s.cache.hits)} hits · ${formatCount(s.cache.misses)} misses` : ""}
+        detail={s ? `${formatCount(s.cache.hits)} ${s.cache.hits === 1 ? "hit" : "hits"} · ${formatCount(s.cache.misses)} ${s.cache.misses === 1 ? "miss" : "misses"}` : ""}
         loading={loading}
         stale={stale}
       />

@@ -2,7 +2,7 @@
 
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { toConsumerBars } from "@/lib/dashboard/chart-data";
-import { formatIdentity } from "@/lib/dashboard/format";
+import { formatAxisIdentity } from "@/lib/dashboard/format";
 import { useStats } from "@/lib/hooks/use-stats";
 import { ChartTooltip } from "@/components/chart-tooltip";
 import { Card, EmptyState, OUTCOME_COLORS, Skeleton } from "@/components/ui";
@@ -32,8 +32,7 @@ export function TopConsumers() {
                 fontSize={10}
                 tickFormatter={(id: string) => {
                   const bar = bars.find((b) => b.identity === id);
-                  const label = formatIdentity(id);
-                  return bar && bar.tier !== "anonymous" && id.startsWith("key:") ? `${label} ${bar.tier}` : label;
+                  return formatAxisIdentity(id, bar?.tier ?? "anonymous");
                 }}
               />
               <Tooltip content={<ChartTooltip labelIsTime={false} />} cursor={{ fill: "#0f172a" }} />

@@ -82,3 +82,13 @@ export function formatIdentity(identity: string): string {
   }
   return identity;
 }
+
+const TIER_SHORT: Record<string, string> = { anonymous: "", free: "free", pro: "pro", enterprise: "ent" };
+
+/** A chart axis label that fits one line: "sim-4 ent", "key 3c9e0123 pro", "203.0.113.7". */
+export function formatAxisIdentity(identity: string, tier: string): string {
+  const short = TIER_SHORT[tier] ?? tier;
+  if (identity.startsWith("sim:")) return `sim-${identity.split(":")[2]}${short ? ` ${short}` : ""}`;
+  if (identity.startsWith("key:")) return `key ${identity.slice(4, 10)}${short ? ` ${short}` : ""}`;
+  return formatIdentity(identity);
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { newEventIds, toConsumerBars, toHitRatioSeries, toKeySlices, toRunSeries, toTrafficSeries, trimLeadingEmpty } from "@/lib/dashboard/chart-data";
-import { formatAgo, formatBytes, formatCost, formatCount, formatIdentity, formatIn, formatMs, formatPercent, ratio } from "@/lib/dashboard/format";
+import { formatAgo, formatAxisIdentity, formatBytes, formatCost, formatCount, formatIdentity, formatIn, formatMs, formatPercent, ratio } from "@/lib/dashboard/format";
 import { percentile } from "@/lib/gateway/latency";
 import type { ActivityEvent, TimeBucket } from "@/lib/schemas";
 
@@ -99,6 +99,10 @@ describe("formatting", () => {
     expect(formatIdentity("key:3c9e0123abcd")).toBe("key 3c9e0123…");
     expect(formatIdentity("sim:anonymous:4")).toBe("sim-4");
     expect(formatIdentity("sim:pro:2")).toBe("sim-2 · pro");
+    expect(formatAxisIdentity("sim:enterprise:4", "enterprise")).toBe("sim-4 ent");
+    expect(formatAxisIdentity("sim:anonymous:1", "anonymous")).toBe("sim-1");
+    expect(formatAxisIdentity("key:3c9e0123abcd", "pro")).toBe("key 3c9e01 pro");
+    expect(formatAxisIdentity("ip:10.0.0.1", "anonymous")).toBe("10.0.0.1");
   });
 });
 
