@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { TIER_NAMES } from "@/lib/tiers";
+import { ALGORITHMS, DIMENSION_KINDS, TIER_NAMES } from "@/lib/tiers";
 
 /**
  * Every request and response body, in one place. Routes validate with these;
@@ -32,6 +32,20 @@ export const generateRequestSchema = z.object({
 });
 export type GenerateRequest = z.infer<typeof generateRequestSchema>;
 
+export const limitDimensionSchema = z.object({
+  /** Policy name: `free`, `free-tokens`, `free-daily`. */
+  policy: z.string(),
+  dimension: z.enum(DIMENSION_KINDS),
+  algorithm: z.enum(ALGORITHMS),
+  /** Units (requests or tokens) per window. */
+  limit: z.number().int(),
+  remaining: z.number().int(),
+  /** Unix ms when the next unit frees up. */
+  resetAt: z.number().int(),
+  windowMs: z.number().int(),
+});
+export type LimitDimension = z.infer<typeof limitDimensionSchema>;
+
 export const rateLimitInfoSchema = z.object({
   limit: z.number().int(),
   remaining: z.number().int(),
@@ -39,6 +53,8 @@ export const rateLimitInfoSchema = z.object({
   resetAt: z.number().int(),
   windowMs: z.number().int(),
   policy: z.string(),
+  /** Every limit of the plan after this request (requests first, then tokens, daily). */
+  dimensions: z.array(limitDimensionSchema).optional(),
 });
 export type RateLimitInfo = z.infer<typeof rateLimitInfoSchema>;
 
@@ -62,8 +78,10 @@ export const generateResponseSchema = z.object({
   cacheKey: z.string(),
   /** On a hit: what the original generation took, now saved. */
   saved: z.object({ tokens: z.number().int(), latencyMs: z.number() }).optional(),
-  /** Set when Valkey was unreachable and FAIL_MODE=open served the request unlimited. */
+  /** Set when Valkey was unreachable and FAIL_MODE=open served the request from the in-process fallback limiter. */
   degraded: z.string().optional(),
+  /** Answered with another concurrent request's generation of the same prompt (counted as a hit). */
+  coalesced: z.boolean().optional(),
 });
 export type GenerateResponse = z.infer<typeof generateResponseSchema>;
 
@@ -82,6 +100,10 @@ export const rateLimitedBodySchema = errorBodySchema.extend({
   limit: z.number().int(),
   windowMs: z.number().int(),
   identity: z.string(),
+  /** Which dimension refused: requests, tokens or daily. */
+  dimension: z.enum(DIMENSION_KINDS).optional(),
+  /** Every limit of the plan, untouched by this refused request. */
+  limits: z.array(limitDimensionSchema).optional(),
 });
 export type RateLimitedBody = z.infer<typeof rateLimitedBodySchema>;
 
