@@ -58,7 +58,7 @@ describe("circuit breaker and health", () => {
     const errorsBefore = await valkeyErrors();
     const started = performance.now();
     expect((await send(4)).headers.get("x-flowgate-degraded")).toBe("fail-open");
-    expect(performance.now() - started).toBeLessThan(100);
+    expect(performance.now() - started).toBeLessThan(250);
     expect(await valkeyErrors()).toBe(errorsBefore);
 
     const down = await health();
