@@ -37,7 +37,7 @@ describe("Valkey outage", () => {
   let app: LoadedApp;
   afterAll(() => app?.close());
 
-  it("FAIL_MODE=open serves unlimited and says so, stats say disconnected, then both recover", async () => {
+  it("FAIL_MODE=open serves through the fallback limiter and says so, stats say disconnected, then both recover", async () => {
     app = await loadApp({ FAIL_MODE: "open", RATE_LIMIT_MAX: "3" });
     const ok = await app.generate.POST(generateRequest("before the outage", { ip: "192.0.2.77" }));
     expect(ok.status).toBe(200);
