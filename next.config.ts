@@ -7,7 +7,7 @@ const nextConfig: NextConfig = {
   // The Lua scripts are read from disk at run time by lib/valkey/scripts.ts;
   // the bundler does not see them, so list them for output tracing.
   outputFileTracingIncludes: {
-    "/api/**/*": ["./lib/valkey/scripts/*.lua"],
+    "/api/**/*": ["./lib/valkey/scripts/**/*.lua"],
   },
   poweredByHeader: false,
   // Headers every response carries; the page's Content-Security-Policy (with

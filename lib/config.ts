@@ -1,6 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { TIER_NAMES, type TierName } from "@/lib/tiers";
+import { ALGORITHMS, TIER_NAMES, type FailMode, type TierName } from "@/lib/tiers";
 
 /**
  * The environment, parsed once. Every setting Flowgate reads lives here; no
@@ -46,6 +46,20 @@ const trustProxy = z
     return z.NEVER;
   });
 
+/** "tier:mode,tier:mode" → { tier: mode }. */
+const failModeByTier = z.string().transform((raw, ctx) => {
+  const out: Partial<Record<TierName, FailMode>> = {};
+  for (const part of raw.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const [tier, mode] = part.split(":").map((p) => p.trim());
+    if (!tier || !(TIER_NAMES as readonly string[]).includes(tier) || (mode !== "open" && mode !== "closed")) {
+      ctx.addIssue({ code: "custom", message: `"${part}" must look like <tier>:open or <tier>:closed` });
+      return z.NEVER;
+    }
+    out[tier as TierName] = mode;
+  }
+  return out;
+});
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 export const envSchema = z.object({
@@ -64,10 +78,28 @@ export const envSchema = z.object({
   VALKEY_COMMAND_TIMEOUT_MS: int(50, 5000).default(500),
   RATE_LIMIT_MAX: int(1, 1_000_000).default(10),
   RATE_LIMIT_WINDOW_MS: int(100, 86_400_000).default(60_000),
+  /** Algorithm of the anonymous request limit. */
+  RATE_LIMIT_ALGORITHM: z.enum(ALGORITHMS).default("sliding-log"),
+  /** Anonymous tokens per RATE_LIMIT_WINDOW_MS; 0 = no token limit for anonymous callers. */
+  RATE_LIMIT_TOKENS: int(0, 100_000_000).default(0),
+  /** Bearer token of the admin routes (/api/limits); unset = those routes answer 403. */
+  ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   CACHE_TTL_SECONDS: int(1, 30 * 86_400).default(3600),
   STREAM_MAXLEN: int(10, 1_000_000).default(1000),
   TRUST_PROXY: trustProxy.default(0),
   FAIL_MODE: z.enum(["open", "closed"]).default("open"),
+  /** Per-tier FAIL_MODE, e.g. "enterprise:open,anonymous:closed". */
+  FAIL_MODE_BY_TIER: failModeByTier.default({}),
+  /** Consecutive Valkey failures that open the circuit breaker. */
+  BREAKER_THRESHOLD: int(1, 1000).default(5),
+  /** How long the breaker stays open before one probe call, ms. */
+  BREAKER_COOLDOWN_MS: int(100, 600_000).default(2000),
+  /** Callers remembered by the in-process fallback limiter (oldest dropped first). */
+  FALLBACK_MAX_CLIENTS: int(100, 1_000_000).default(10_000),
+  /** Lifetime of a prompt's generation lock, ms; 0 = no cross-instance lock. */
+  STAMPEDE_LOCK_MS: int(0, 600_000).default(10_000),
+  /** How long a request waits for another's generation of the same prompt before generating itself, ms. */
+  STAMPEDE_WAIT_MS: int(0, 600_000).default(5000),
   SIMULATED_LATENCY_MS: int(0, 60_000).default(600),
   API_KEYS: apiKeyList.default([
     { key: "demo-free-key", tier: "free" },

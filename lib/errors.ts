@@ -7,6 +7,8 @@ export const ERROR_STATUS = {
   invalid_json: 400,
   invalid_body: 400,
   unauthorized: 401,
+  forbidden: 403,
+  admin_disabled: 403,
   not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { TIER_NAMES } from "@/lib/tiers";
+import { ALGORITHMS, DIMENSION_KINDS, TIER_NAMES } from "@/lib/tiers";
 
 /**
  * Every request and response body, in one place. Routes validate with these;
@@ -32,6 +32,20 @@ export const generateRequestSchema = z.object({
 });
 export type GenerateRequest = z.infer<typeof generateRequestSchema>;
 
+export const limitDimensionSchema = z.object({
+  /** Policy name: `free`, `free-tokens`, `free-daily`. */
+  policy: z.string(),
+  dimension: z.enum(DIMENSION_KINDS),
+  algorithm: z.enum(ALGORITHMS),
+  /** Units (requests or tokens) per window. */
+  limit: z.number().int(),
+  remaining: z.number().int(),
+  /** Unix ms when the next unit frees up. */
+  resetAt: z.number().int(),
+  windowMs: z.number().int(),
+});
+export type LimitDimension = z.infer<typeof limitDimensionSchema>;
+
 export const rateLimitInfoSchema = z.object({
   limit: z.number().int(),
   remaining: z.number().int(),
@@ -39,6 +53,8 @@ export const rateLimitInfoSchema = z.object({
   resetAt: z.number().int(),
   windowMs: z.number().int(),
   policy: z.string(),
+  /** Every limit of the plan after this request (requests first, then tokens, daily). */
+  dimensions: z.array(limitDimensionSchema).optional(),
 });
 export type RateLimitInfo = z.infer<typeof rateLimitInfoSchema>;
 
@@ -62,8 +78,10 @@ export const generateResponseSchema = z.object({
   cacheKey: z.string(),
   /** On a hit: what the original generation took, now saved. */
   saved: z.object({ tokens: z.number().int(), latencyMs: z.number() }).optional(),
-  /** Set when Valkey was unreachable and FAIL_MODE=open served the request unlimited. */
+  /** Set when Valkey was unreachable and FAIL_MODE=open served the request from the in-process fallback limiter. */
   degraded: z.string().optional(),
+  /** Answered with another concurrent request's generation of the same prompt (counted as a hit). */
+  coalesced: z.boolean().optional(),
 });
 export type GenerateResponse = z.infer<typeof generateResponseSchema>;
 
@@ -82,6 +100,10 @@ export const rateLimitedBodySchema = errorBodySchema.extend({
   limit: z.number().int(),
   windowMs: z.number().int(),
   identity: z.string(),
+  /** Which dimension refused: requests, tokens or daily. */
+  dimension: z.enum(DIMENSION_KINDS).optional(),
+  /** Every limit of the plan, untouched by this refused request. */
+  limits: z.array(limitDimensionSchema).optional(),
 });
 export type RateLimitedBody = z.infer<typeof rateLimitedBodySchema>;
 
@@ -286,3 +308,110 @@ export const statsSchema = z.object({
   cost: z.object({ commands: z.number(), roundTrips: z.number() }),
 });
 export type Stats = z.infer<typeof statsSchema>;
+
+// ---- GET /api/health ----------------------------------------------------
+
+export const healthSchema = z.object({
+  /** ok: Valkey answers and the breaker is closed or probing; degraded: it answers but the breaker is open; down: no answer. */
+  status: z.enum(["ok", "degraded", "down"]),
+  timestamp: z.string(),
+  valkey: z.object({
+    reachable: z.boolean(),
+    /** PING round trip, ms; null when unreachable. */
+    roundTripMs: z.number().nullable(),
+    error: z.string().optional(),
+  }),
+  breaker: z.object({
+    state: z.enum(["closed", "open", "half-open"]),
+    consecutiveFailures: z.number().int(),
+    openedAt: z.number().nullable(),
+    nextProbeInMs: z.number(),
+    threshold: z.number().int(),
+    cooldownMs: z.number().int(),
+  }),
+  /** Callers the in-process fallback limiter remembers. */
+  fallback: z.object({ clients: z.number().int() }),
+});
+export type Health = z.infer<typeof healthSchema>;
+
+// ---- GET/DELETE /api/limits/{identity} ------------------------------------
+
+export const limitsResponseSchema = z.object({
+  identity: z.string(),
+  tier: z.enum(TIER_NAMES),
+  failMode: z.enum(["open", "closed"]),
+  timestamp: z.string(),
+  limits: z.array(limitDimensionSchema.extend({ used: z.number().int() })),
+});
+export type LimitsResponse = z.infer<typeof limitsResponseSchema>;
+
+export const limitsResetSchema = z.object({
+  identity: z.string(),
+  tier: z.enum(TIER_NAMES),
+  reset: z.literal(true),
+  deletedKeys: z.number().int(),
+});
+
+// ---- POST /api/lab --------------------------------------------------------
+
+export const LAB_BOUNDS = {
+  limit: { min: 2, max: 100, default: 10 },
+  windowMs: { min: 1000, max: 3_600_000, default: 60_000 },
+} as const;
+
+export const labRequestSchema = z.object({
+  /** Nominal requests per window for every algorithm. */
+  limit: z.coerce.number().int().min(LAB_BOUNDS.limit.min).max(LAB_BOUNDS.limit.max).default(LAB_BOUNDS.limit.default),
+  /** Window length, ms (simulated: the run takes milliseconds whatever it is). */
+  windowMs: z.coerce
+    .number()
+    .int()
+    .min(LAB_BOUNDS.windowMs.min)
+    .max(LAB_BOUNDS.windowMs.max)
+    .default(LAB_BOUNDS.windowMs.default),
+});
+export type LabRequest = z.infer<typeof labRequestSchema>;
+
+export const labAlgorithmSchema = z.object({
+  algorithm: z.enum(ALGORITHMS),
+  label: z.string(),
+  /** Requests admitted over the whole run. */
+  admitted: z.number().int(),
+  /** The most admitted within any span of one window. */
+  maxInAnyWindow: z.number().int(),
+  /** maxInAnyWindow − limit, at least 0: what it lets through beyond the nominal rate. */
+  beyondNominal: z.number().int(),
+  /** Admitted out of the two bursts that straddle the first window boundary. */
+  boundaryBurstAdmitted: z.number().int(),
+  /** Peak MEMORY USAGE of the client's state key, bytes. */
+  memoryBytes: z.number().int(),
+  /** Valkey type of the state key. */
+  keyType: z.string(),
+});
+export type LabAlgorithm = z.infer<typeof labAlgorithmSchema>;
+
+export const labPointSchema = z.object({
+  /** ms since the run's start (a window boundary). */
+  t: z.number(),
+  /** Requests sent in this bin. */
+  sent: z.number().int(),
+  /** Admitted in this bin, by algorithm. */
+  admitted: z.record(z.enum(ALGORITHMS), z.number().int()),
+});
+export type LabPoint = z.infer<typeof labPointSchema>;
+
+export const labResultSchema = z.object({
+  limit: z.number().int(),
+  windowMs: z.number().int(),
+  windows: z.number().int(),
+  binMs: z.number().int(),
+  /** Requests sent per algorithm (the same pattern for all). */
+  sent: z.number().int(),
+  /** What the pattern is, in words. */
+  pattern: z.string(),
+  algorithms: z.array(labAlgorithmSchema),
+  series: z.array(labPointSchema),
+  /** Wall time of the whole run, ms. */
+  durationMs: z.number(),
+});
+export type LabResult = z.infer<typeof labResultSchema>;

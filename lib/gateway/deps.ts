@@ -1,6 +1,9 @@
 import "server-only";
 import type { Redis } from "ioredis";
 import { getConfig, type Config } from "@/lib/config";
+import { createBreaker, type Breaker } from "@/lib/gateway/breaker";
+import { createFallbackLimiter, type FallbackLimiter } from "@/lib/gateway/fallback-limiter";
+import { getMetrics, setBreakerGauge, type Metrics } from "@/lib/metrics";
 import { readyValkey } from "@/lib/valkey/client";
 import { createKeySpace, type KeySpace } from "@/lib/valkey/keys";
 
@@ -12,6 +15,11 @@ export interface GatewayDeps {
   valkey: () => Promise<Redis>;
   /** Unix ms. */
   now: () => number;
+  /** Wraps every Valkey call on the request path. */
+  breaker: Breaker;
+  /** Limits fail-open traffic while Valkey is unusable. */
+  fallback: FallbackLimiter;
+  metrics: Metrics;
 }
 
 let deps: GatewayDeps | undefined;
@@ -19,7 +27,39 @@ let deps: GatewayDeps | undefined;
 export function getGatewayDeps(): GatewayDeps {
   if (!deps) {
     const config = getConfig();
-    deps = { config, keys: createKeySpace(config.VALKEY_PREFIX), valkey: readyValkey, now: Date.now };
+    const metrics = getMetrics();
+    const breaker = createBreaker({
+      threshold: config.BREAKER_THRESHOLD,
+      cooldownMs: config.BREAKER_COOLDOWN_MS,
+      onStateChange: (state) => {
+        setBreakerGauge(metrics, state);
+        metrics.breakerTransitions.inc({ to: state });
+        if (config.LOG_VALKEY_ERRORS) console.warn(`[flowgate] valkey circuit breaker ${state}`);
+      },
+    });
+    deps = {
+      config,
+      keys: createKeySpace(config.VALKEY_PREFIX),
+      valkey: readyValkey,
+      now: Date.now,
+      breaker,
+      fallback: createFallbackLimiter(config.FALLBACK_MAX_CLIENTS),
+      metrics,
+    };
   }
   return deps;
+}
+
+/** The policy overrides the environment sets (anonymous row, fail modes). */
+export function policyOverrides(config: Config) {
+  return {
+    anonymous: {
+      limit: config.RATE_LIMIT_MAX,
+      windowMs: config.RATE_LIMIT_WINDOW_MS,
+      algorithm: config.RATE_LIMIT_ALGORITHM,
+      tokens: config.RATE_LIMIT_TOKENS,
+    },
+    failMode: config.FAIL_MODE,
+    failModeByTier: config.FAIL_MODE_BY_TIER,
+  };
 }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { GatewayError } from "@/lib/errors";
-import type { TierName } from "@/lib/tiers";
+import { TIER_NAMES, type TierName } from "@/lib/tiers";
 
 /**
  * Who is calling. An API key (Authorization: Bearer, or x-api-key) selects a
@@ -86,4 +86,27 @@ export function resolveIdentity(headers: Headers, options: IdentityOptions): Ide
     return { id: `key:${hashApiKey(key)}`, kind: "key", tier: match.tier };
   }
   return { id: `ip:${resolveClientIp(headers, options.trustProxy)}`, kind: "ip", tier: "anonymous" };
+}
+
+/**
+ * An identity label as it appears in URLs, stats and the stream (`ip:<addr>`,
+ * `key:<12-hex sha256 prefix>`, `sim:<tier>:<n>`) and the tier it belongs
+ * to; null when it is malformed or names no configured key. Raw keys are
+ * never accepted here: only their hash.
+ */
+export function parseIdentityLabel(label: string, apiKeys: IdentityOptions["apiKeys"]): Identity | null {
+  if (label.startsWith("ip:")) {
+    const ip = label.slice(3) === "unknown" ? "unknown" : cleanIp(label.slice(3));
+    return ip ? { id: `ip:${ip}`, kind: "ip", tier: "anonymous" } : null;
+  }
+  const key = /^key:([0-9a-f]{12})$/.exec(label);
+  if (key) {
+    const match = apiKeys.find((entry) => hashApiKey(entry.key) === key[1]);
+    return match ? { id: label, kind: "key", tier: match.tier } : null;
+  }
+  const sim = /^sim:([a-z]+):(\d{1,6})$/.exec(label);
+  if (sim && (TIER_NAMES as readonly string[]).includes(sim[1] ?? "")) {
+    return { id: label, kind: "sim", tier: sim[1] as TierName };
+  }
+  return null;
 }

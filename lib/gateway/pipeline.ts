@@ -1,25 +1,38 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 import type { GenerateResponse } from "@/lib/schemas";
-import type { GatewayDeps } from "@/lib/gateway/deps";
+import { BreakerOpenError } from "@/lib/gateway/breaker";
+import { shareGeneration, waitForGeneration } from "@/lib/gateway/coalesce";
+import { policyOverrides, type GatewayDeps } from "@/lib/gateway/deps";
 import type { Identity } from "@/lib/gateway/identity";
-import { DEFAULT_MODEL, generate } from "@/lib/gateway/model";
+import { DEFAULT_MODEL, estimateTokens, generate } from "@/lib/gateway/model";
 import { policyFor, type Policy } from "@/lib/gateway/policy";
 import { cacheTag, hashPrompt } from "@/lib/gateway/prompt-cache";
 import { recordLatency } from "@/lib/gateway/latency";
 import { decideRequest, type Decision } from "@/lib/gateway/rate-limit";
-import { parseCachedEntry, storeMiss } from "@/lib/gateway/store";
+import { parseCachedEntry, storeMiss, type CachedEntry } from "@/lib/gateway/store";
 
 /**
- * The request path, in order: policy → decide (rate limit + cache lookup,
- * one round trip) → on a miss, the model and the store (a second round trip).
- * It chains the steps and does nothing else.
+ * The request path, in order: policy → decide (every limit + cache lookup +
+ * generation lock, one round trip, behind the circuit breaker) → on a miss,
+ * the model and the store (a second round trip), or, when another request is
+ * already generating the same prompt, its answer. When Valkey is unusable
+ * the tier's fail mode decides: the in-process fallback limiter (open) or a
+ * 503 (closed). It chains the steps and does nothing else.
  */
 
 export type GatewayResult =
-  | { kind: "blocked"; requestId: string; identity: Identity; decision: Decision; latencyMs: number }
-  | { kind: "hit" | "miss"; requestId: string; identity: Identity; decision: Decision; body: GenerateResponse }
-  | { kind: "degraded"; requestId: string; identity: Identity; policy: Policy; body: GenerateResponse }
+  | { kind: "blocked"; requestId: string; identity: Identity; decision: Decision; latencyMs: number; degraded?: boolean }
+  | {
+      kind: "hit" | "miss";
+      requestId: string;
+      identity: Identity;
+      decision: Decision;
+      body: GenerateResponse;
+      /** Answered by waiting for another request's generation of the same prompt. */
+      coalesced?: boolean;
+    }
+  | { kind: "degraded"; requestId: string; identity: Identity; policy: Policy; decision: Decision; body: GenerateResponse }
   | { kind: "unavailable"; requestId: string; identity: Identity; policy: Policy; error: unknown };
 
 export interface GatewayInput {
@@ -41,40 +54,71 @@ export async function runGateway(input: GatewayInput): Promise<GatewayResult> {
 
 async function decideAndServe(input: GatewayInput): Promise<GatewayResult> {
   const { deps, identity, prompt } = input;
-  const { config } = deps;
+  const { config, metrics } = deps;
   const started = performance.now();
   const requestId = input.requestId ?? randomUUID();
   const model = input.model ?? DEFAULT_MODEL;
-  const policy = policyFor(identity.tier, {
-    limit: config.RATE_LIMIT_MAX,
-    windowMs: config.RATE_LIMIT_WINDOW_MS,
-  });
+  const policy = policyFor(identity.tier, policyOverrides(config));
   const promptHash = hashPrompt(prompt, model);
+  const promptTokens = estimateTokens(prompt);
   const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
+  const count = (outcome: string) => metrics.decisions.inc({ outcome, tier: identity.tier });
 
   let decision: Decision;
   try {
-    const client = await deps.valkey();
-    decision = await decideRequest({
-      client,
-      keys: deps.keys,
-      shards: config.VALKEY_SHARDS,
-      identity,
-      policy,
-      requestId,
-      promptHash,
-      streamCap: config.STREAM_MAXLEN,
-      now: deps.now(),
-    });
+    decision = await deps.breaker.run(async () =>
+      decideRequest({
+        client: await deps.valkey(),
+        keys: deps.keys,
+        shards: config.VALKEY_SHARDS,
+        identity,
+        policy,
+        requestId,
+        promptHash,
+        promptTokens,
+        streamCap: config.STREAM_MAXLEN,
+        lockTtlMs: config.STAMPEDE_LOCK_MS,
+        now: deps.now(),
+      }),
+    );
+    metrics.decisionSeconds.observe({ path: "valkey" }, (performance.now() - started) / 1000);
   } catch (error) {
-    if (config.FAIL_MODE === "closed") return { kind: "unavailable", requestId, identity, policy, error };
-    // Fail open: serve without limit or cache, and say so.
+    if (!(error instanceof BreakerOpenError)) metrics.valkeyErrors.inc({ operation: "decide" });
+    if (policy.failMode === "closed") {
+      count("unavailable");
+      return { kind: "unavailable", requestId, identity, policy, error };
+    }
+    // Fail open, but not unlimited: the same limits, counted in this process.
+    const fallback = deps.fallback.decide(identity.id, policy, promptTokens, deps.now());
+    metrics.decisionSeconds.observe({ path: "fallback" }, (performance.now() - started) / 1000);
+    const deciding = fallback.refused ?? fallback.dimensions[0]!;
+    const fallbackDecision: Decision = {
+      allowed: fallback.allowed,
+      inWindow: deciding.used,
+      limit: deciding.limit,
+      remaining: deciding.remaining,
+      resetAt: deciding.resetAt,
+      retryAfterMs: fallback.refused?.retryAfterMs ?? 0,
+      windowMs: deciding.windowMs,
+      policy: deciding.name,
+      cached: null,
+      dimensions: fallback.dimensions,
+      refused: fallback.refused,
+      lock: "none",
+    };
+    if (!fallback.allowed) {
+      count("fallback_blocked");
+      metrics.refusals.inc({ policy: fallbackDecision.policy });
+      return { kind: "blocked", requestId, identity, decision: fallbackDecision, latencyMs: elapsed(), degraded: true };
+    }
+    count("fallback_allowed");
     const generation = await generate(prompt, model, config.SIMULATED_LATENCY_MS);
     return {
       kind: "degraded",
       requestId,
       identity,
       policy,
+      decision: fallbackDecision,
       body: {
         response: generation.response,
         cached: false,
@@ -86,9 +130,16 @@ async function decideAndServe(input: GatewayInput): Promise<GatewayResult> {
         identity: identity.id,
         tier: identity.tier,
         cacheKey: cacheTag(promptHash),
-        degraded: "valkey-unavailable; served without rate limit or cache (FAIL_MODE=open)",
+        degraded:
+          "valkey-unavailable; served without cache, limited by this instance's in-process fallback limiter (FAIL_MODE=open)",
       },
     };
+  }
+
+  if (!decision.allowed) {
+    count("blocked");
+    metrics.refusals.inc({ policy: decision.policy });
+    return { kind: "blocked", requestId, identity, decision, latencyMs: elapsed() };
   }
 
   const rateLimit = {
@@ -98,70 +149,84 @@ async function decideAndServe(input: GatewayInput): Promise<GatewayResult> {
     windowMs: decision.windowMs,
     policy: decision.policy,
   };
-
-  if (!decision.allowed) {
-    return { kind: "blocked", requestId, identity, decision, latencyMs: elapsed() };
-  }
-
-  const entry = decision.cached ? parseCachedEntry(decision.cached) : null;
-  if (entry) {
-    return {
-      kind: "hit",
-      requestId,
-      identity,
-      decision,
-      body: {
-        response: entry.response,
-        cached: true,
-        model: entry.model,
-        rateLimit,
-        usage: entry.usage,
-        latencyMs: elapsed(),
-        requestId,
-        identity: identity.id,
-        tier: identity.tier,
-        cacheKey: cacheTag(promptHash),
-        saved: { tokens: entry.usage.totalTokens, latencyMs: entry.latencyMs },
-      },
-    };
-  }
-
-  const generation = await generate(prompt, model, config.SIMULATED_LATENCY_MS);
-  try {
-    const client = await deps.valkey();
-    await storeMiss({
-      client,
-      keys: deps.keys,
-      shards: config.VALKEY_SHARDS,
-      identity,
-      decision,
-      requestId,
-      promptHash,
-      generation,
-      ttlSeconds: config.CACHE_TTL_SECONDS,
-      streamCap: config.STREAM_MAXLEN,
-      now: deps.now(),
-    });
-  } catch (error) {
-    // The answer is good; only its caching failed. Serve it and say why in the log.
-    console.warn(`[flowgate] could not cache ${cacheTag(promptHash)}: ${(error as Error).message}`);
-  }
-  return {
-    kind: "miss",
+  const answer = (entry: CachedEntry, kind: "hit" | "miss", coalesced: boolean): GatewayResult => ({
+    kind,
     requestId,
     identity,
     decision,
+    coalesced: coalesced || undefined,
     body: {
-      response: generation.response,
-      cached: false,
-      model,
+      response: entry.response,
+      cached: kind === "hit",
+      model: entry.model,
       rateLimit,
-      usage: generation.usage,
+      usage: entry.usage,
       latencyMs: elapsed(),
       requestId,
       identity: identity.id,
       tier: identity.tier,
       cacheKey: cacheTag(promptHash),
+      ...(kind === "hit" ? { saved: { tokens: entry.usage.totalTokens, latencyMs: entry.latencyMs } } : {}),
+      ...(coalesced ? { coalesced: true } : {}),
     },
+  });
+
+  const entry = decision.cached ? parseCachedEntry(decision.cached) : null;
+  if (entry) {
+    count("hit");
+    metrics.cache.inc({ result: "hit" });
+    return answer(entry, "hit", false);
+  }
+
+  // Another request holds this prompt's generation lock: wait for its answer.
+  if (decision.lock === "coalesced") {
+    const shared = await waitForGeneration<CachedEntry>({
+      promptHash,
+      waitMs: config.STAMPEDE_WAIT_MS,
+      read: async () => {
+        const json = await deps.breaker.run(async () => (await deps.valkey()).get(deps.keys.cache(promptHash)));
+        return json ? parseCachedEntry(json) : null;
+      },
+    });
+    if (shared) {
+      count("coalesced");
+      metrics.cache.inc({ result: "coalesced" });
+      return answer(shared, "hit", true);
+    }
+  }
+
+  // This request generates: the lock's owner, or a waiter whose wait ran out.
+  const wasCoalesced = decision.lock === "coalesced";
+  const produce = async (): Promise<CachedEntry> => {
+    const generation = await generate(prompt, model, config.SIMULATED_LATENCY_MS);
+    const own: CachedEntry = { ...generation, createdAt: deps.now() };
+    try {
+      return await deps.breaker.run(async () =>
+        storeMiss({
+          client: await deps.valkey(),
+          keys: deps.keys,
+          shards: config.VALKEY_SHARDS,
+          identity,
+          decision,
+          requestId,
+          promptHash,
+          generation,
+          ttlSeconds: config.CACHE_TTL_SECONDS,
+          streamCap: config.STREAM_MAXLEN,
+          now: deps.now(),
+          wasCoalesced,
+        }),
+      );
+    } catch (error) {
+      // The answer is good; only its caching failed. Serve it and say why in the log.
+      if (!(error instanceof BreakerOpenError)) metrics.valkeyErrors.inc({ operation: "store" });
+      console.warn(`[flowgate] could not cache ${cacheTag(promptHash)}: ${(error as Error).message}`);
+      return own;
+    }
   };
+  // Same-process duplicates that arrive while this runs join it instead of generating.
+  const generated = await shareGeneration(promptHash, produce);
+  count("miss");
+  metrics.cache.inc({ result: "miss" });
+  return answer(generated, "miss", false);
 }

@@ -1,19 +1,88 @@
-import type { TierName } from "@/lib/tiers";
-import { TIERS } from "@/lib/tiers";
+import {
+  DAY_MS,
+  TIERS,
+  type Algorithm,
+  type DimensionKind,
+  type FailMode,
+  type TierName,
+} from "@/lib/tiers";
+
+/** One limit of a plan, as decide.lua checks it. */
+export interface Dimension {
+  kind: DimensionKind;
+  /** Policy name in headers, 429 bodies and events: `free`, `free-tokens`, `free-daily`. */
+  name: string;
+  algorithm: Algorithm;
+  /** Units (requests or tokens) per window. */
+  limit: number;
+  windowMs: number;
+}
 
 export interface Policy {
   tier: TierName;
+  /** The request dimension's limit and window (the X-RateLimit-* headers and the body's rateLimit). */
   limit: number;
   windowMs: number;
-  /** Name used in the RateLimit-Policy header and in 429 bodies. */
+  /** Name of the request dimension: the tier's name. */
   name: string;
+  /** Requests first, then tokens and the daily quota where the plan has them. */
+  dimensions: Dimension[];
+  /** Completion budget charged to the token limit, tokens. */
+  maxCompletionTokens: number;
+  failMode: FailMode;
 }
 
-/** The limit that applies to a tier; the anonymous row comes from config. */
-export function policyFor(
-  tier: TierName,
-  anonymous: { limit: number; windowMs: number },
-): Policy {
-  const row = tier === "anonymous" ? anonymous : TIERS[tier];
-  return { tier, limit: row.limit, windowMs: row.windowMs, name: tier };
+export interface PolicyOverrides {
+  /** The anonymous row, from RATE_LIMIT_MAX / _WINDOW_MS / _ALGORITHM / _TOKENS. */
+  anonymous: { limit: number; windowMs: number; algorithm?: Algorithm; tokens?: number };
+  /** FAIL_MODE, for tiers whose row sets none. */
+  failMode?: FailMode;
+  /** FAIL_MODE_BY_TIER. */
+  failModeByTier?: Partial<Record<TierName, FailMode>>;
+}
+
+/** The limits that apply to a tier; the anonymous row's numbers come from config. */
+export function policyFor(tier: TierName, overrides: PolicyOverrides | PolicyOverrides["anonymous"]): Policy {
+  const o: PolicyOverrides = "anonymous" in overrides ? overrides : { anonymous: overrides };
+  const base = TIERS[tier];
+  const row =
+    tier === "anonymous"
+      ? {
+          ...base,
+          limit: o.anonymous.limit,
+          windowMs: o.anonymous.windowMs,
+          algorithm: o.anonymous.algorithm ?? base.algorithm,
+          tokensPerWindow: o.anonymous.tokens ? o.anonymous.tokens : base.tokensPerWindow,
+          tokenWindowMs: o.anonymous.tokens ? o.anonymous.windowMs : base.tokenWindowMs,
+        }
+      : base;
+  const dimensions: Dimension[] = [
+    { kind: "requests", name: tier, algorithm: row.algorithm, limit: row.limit, windowMs: row.windowMs },
+  ];
+  if (row.tokensPerWindow !== null) {
+    dimensions.push({
+      kind: "tokens",
+      name: `${tier}-tokens`,
+      algorithm: row.tokenAlgorithm,
+      limit: row.tokensPerWindow,
+      windowMs: row.tokenWindowMs,
+    });
+  }
+  if (row.dailyRequests !== null) {
+    dimensions.push({ kind: "daily", name: `${tier}-daily`, algorithm: "fixed-window", limit: row.dailyRequests, windowMs: DAY_MS });
+  }
+  return {
+    tier,
+    limit: row.limit,
+    windowMs: row.windowMs,
+    name: tier,
+    dimensions,
+    maxCompletionTokens: row.maxCompletionTokens,
+    failMode: o.failModeByTier?.[tier] ?? row.failMode ?? o.failMode ?? "open",
+  };
+}
+
+/** What a request costs in each dimension: 1 request, or its estimated tokens plus the completion budget. */
+export function costOf(dimension: Dimension, promptTokens: number, policy: Policy): number {
+  return dimension.kind === "tokens" ? promptTokens + policy.maxCompletionTokens : 1;
 }

@@ -1,7 +1,7 @@
 import "server-only";
 import type { Redis } from "ioredis";
 import type { Identity } from "@/lib/gateway/identity";
-import type { Policy } from "@/lib/gateway/policy";
+import { costOf, type Dimension, type Policy } from "@/lib/gateway/policy";
 import {
   BUCKET_TTL_SECONDS,
   TOP_TTL_SECONDS,
@@ -12,21 +12,44 @@ import {
   type KeySpace,
 } from "@/lib/valkey/keys";
 
+/** One dimension of a decision. */
+export interface DimensionResult extends Dimension {
+  /** Units this request costs here. */
+  cost: number;
+  /** Whether this dimension alone would admit the request. */
+  allowed: boolean;
+  /** Units left after this decision (untouched when the request was refused). */
+  remaining: number;
+  /** Unix ms when the next unit frees up (now when nothing is used). */
+  resetAt: number;
+  /** ms until this request's cost fits here; 0 when it does. */
+  retryAfterMs: number;
+  /** Units in use after this decision. */
+  used: number;
+}
+
 /** What decide.lua answered, typed. */
 export interface Decision {
   allowed: boolean;
-  /** Requests in the caller's window after this decision. */
+  /** Units in use in the deciding dimension (requests when allowed, else the refusing one). */
   inWindow: number;
   limit: number;
   remaining: number;
-  /** Unix ms when the oldest request leaves the window. */
+  /** Unix ms when the deciding dimension frees its next unit. */
   resetAt: number;
   /** ms until a retry can succeed; 0 when allowed. */
   retryAfterMs: number;
   windowMs: number;
+  /** The request policy's name when allowed; the refusing policy's name when blocked. */
   policy: string;
   /** The cached response JSON on a hit, else null (also for blocked requests). */
   cached: string | null;
+  /** Every dimension of the plan, requests first. */
+  dimensions: DimensionResult[];
+  /** The dimension that refused (the one with the longest wait), or null. */
+  refused: DimensionResult | null;
+  /** Generation lock on a miss: this request generates (owner), or waits for another (coalesced). */
+  lock: "none" | "owner" | "coalesced";
 }
 
 export interface DecideInput {
@@ -38,22 +61,49 @@ export interface DecideInput {
   requestId: string;
   /** Full hex SHA-256 of the prompt; looked up when the request is admitted. */
   promptHash: string;
+  /** Estimated prompt tokens; with the plan's completion budget, the token cost. */
+  promptTokens: number;
   streamCap: number;
+  /** Generation lock lifetime, ms; 0 for none. */
+  lockTtlMs: number;
   /** Unix ms. */
   now: number;
 }
 
+/** decide.lua's three dimension slots, filled from the plan. */
+function dimensionArgs(policy: Policy, promptTokens: number): (string | number)[] {
+  const args: (string | number)[] = [];
+  for (let i = 0; i < 3; i++) {
+    const d = policy.dimensions[i];
+    if (d) args.push(d.algorithm, d.limit, d.windowMs, costOf(d, promptTokens, policy), d.name);
+    else args.push("", 0, 1, 0, "");
+  }
+  return args;
+}
+
+export function dimensionKeys(keys: KeySpace, shard: number, identity: string, policy: Policy): string[] {
+  return [0, 1, 2].map((i) => {
+    const d = policy.dimensions[i];
+    // An unused slot still needs a key of the caller's slot; it is never touched.
+    return d ? keys.rateLimit(shard, identity, d.kind, d.algorithm) : keys.rateLimit(shard, identity, "requests", "sliding-log");
+  });
+}
+
+const LOCK_STATES = ["none", "owner", "coalesced"] as const;
+
 /**
- * One round trip: the sliding-window check, the cache lookup, the counters
- * and the event, atomically in decide.lua.
+ * One round trip: every dimension's check, the all-or-nothing consumption,
+ * the cache lookup (and on a miss the generation lock), the counters and the
+ * event, atomically in decide.lua.
  */
 export async function decideRequest(input: DecideInput): Promise<Decision> {
   const { client, keys, identity, policy, now } = input;
   const shard = shardOf(identity.id, input.shards);
   const minute = minuteOf(now);
   const reply = await client.fgDecide(
-    keys.rateLimit(shard, identity.id),
+    ...dimensionKeys(keys, shard, identity.id, policy),
     keys.cache(input.promptHash),
+    keys.lock(input.promptHash),
     keys.totals(shard),
     keys.bucket(shard, bucketStart(now)),
     keys.top(shard, minute),
@@ -61,8 +111,6 @@ export async function decideRequest(input: DecideInput): Promise<Decision> {
     keys.activeIndex(shard),
     keys.events(shard),
     now,
-    policy.windowMs,
-    policy.limit,
     input.requestId,
     identity.id,
     identity.tier,
@@ -72,17 +120,76 @@ export async function decideRequest(input: DecideInput): Promise<Decision> {
     input.streamCap,
     input.promptHash.slice(0, 12),
     WINDOW_EXPIRY_MARGIN_MS,
+    input.lockTtlMs,
+    ...dimensionArgs(policy, input.promptTokens),
   );
-  const [allowed, inWindow, remaining, resetAt, retryAfterMs, cached] = reply;
+  const num = (i: number) => Number(reply[i] ?? 0);
+  const dimensions: DimensionResult[] = policy.dimensions.map((d, i) => {
+    const at = 3 + i * 5;
+    return {
+      ...d,
+      cost: costOf(d, input.promptTokens, policy),
+      allowed: num(at) === 1,
+      remaining: num(at + 1),
+      resetAt: num(at + 2),
+      retryAfterMs: num(at + 3),
+      used: num(at + 4),
+    };
+  });
+  const allowed = num(0) === 1;
+  const refused = allowed ? null : (dimensions[num(1) - 1] ?? null);
+  const deciding = refused ?? (dimensions[0] as DimensionResult);
+  const cached = reply[18];
   return {
-    allowed: allowed === 1,
-    inWindow,
-    limit: policy.limit,
-    remaining,
-    resetAt,
-    retryAfterMs,
-    windowMs: policy.windowMs,
-    policy: policy.name,
-    cached: cached ?? null,
+    allowed,
+    inWindow: deciding.used,
+    limit: deciding.limit,
+    remaining: deciding.remaining,
+    resetAt: deciding.resetAt,
+    retryAfterMs: refused ? refused.retryAfterMs : 0,
+    windowMs: deciding.windowMs,
+    policy: deciding.name,
+    cached: typeof cached === "string" ? cached : null,
+    dimensions,
+    refused,
+    lock: LOCK_STATES[num(2)] ?? "none",
   };
+}
+
+/** Remaining quota in every dimension, without consuming (peek.lua). */
+export async function peekLimits(input: {
+  client: Redis;
+  keys: KeySpace;
+  shards: number;
+  identity: string;
+  policy: Policy;
+  now: number;
+}): Promise<Omit<DimensionResult, "cost" | "allowed" | "retryAfterMs">[]> {
+  const { policy, now } = input;
+  const shard = shardOf(input.identity, input.shards);
+  const args: (string | number)[] = [];
+  for (let i = 0; i < 3; i++) {
+    const d = policy.dimensions[i];
+    if (d) args.push(d.algorithm, d.limit, d.windowMs);
+    else args.push("", 0, 1);
+  }
+  const reply = await input.client.fgPeek(...dimensionKeys(input.keys, shard, input.identity, policy), now, ...args);
+  return policy.dimensions.map((d, i) => ({
+    ...d,
+    remaining: Number(reply[i * 3] ?? 0),
+    resetAt: Number(reply[i * 3 + 1] ?? 0),
+    used: Number(reply[i * 3 + 2] ?? 0),
+  }));
+}
+
+/** Every key that can hold a limit of this identity (all dimensions × all algorithms). */
+export function allLimitKeys(keys: KeySpace, shards: number, identity: string): string[] {
+  const shard = shardOf(identity, shards);
+  const out = new Set<string>();
+  for (const kind of ["requests", "tokens", "daily"] as const) {
+    for (const algorithm of ["sliding-log", "sliding-counter", "token-bucket", "fixed-window"] as const) {
+      out.add(keys.rateLimit(shard, identity, kind, algorithm));
+    }
+  }
+  return [...out];
 }

@@ -23,19 +23,27 @@ export interface StoreInput {
   ttlSeconds: number;
   streamCap: number;
   now: number;
+  /** decide.lua counted this request as coalesced; it generated after all. */
+  wasCoalesced?: boolean;
 }
 
-/** Second round trip of a miss: cache the answer, count its tokens, log the event (store.lua). */
-export async function storeMiss(input: StoreInput): Promise<void> {
+/**
+ * Second round trip of a miss: cache the answer (unless one is already
+ * cached), release the generation lock, count its tokens, log the event
+ * (store.lua). Returns the entry now in the cache: this generation's, or the
+ * one that was there first.
+ */
+export async function storeMiss(input: StoreInput): Promise<CachedEntry> {
   const { client, keys, identity, decision, generation, now } = input;
   const shard = shardOf(identity.id, input.shards);
   const entry: CachedEntry = { ...generation, createdAt: now };
-  await client.fgStore(
+  const [, inForce] = await client.fgStore(
     keys.cache(input.promptHash),
     keys.totals(shard),
     keys.cacheIndex(shard),
     keys.events(shard),
     keys.bucket(shard, bucketStart(now)),
+    keys.lock(input.promptHash),
     now,
     JSON.stringify(entry),
     input.ttlSeconds,
@@ -52,7 +60,9 @@ export async function storeMiss(input: StoreInput): Promise<void> {
     decision.remaining,
     decision.resetAt,
     input.promptHash.slice(0, 12),
+    input.wasCoalesced ? "1" : "0",
   );
+  return parseCachedEntry(inForce) ?? entry;
 }
 
 export function parseCachedEntry(json: string): CachedEntry | null {

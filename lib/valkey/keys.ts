@@ -18,6 +18,8 @@ export const TOP_TTL_SECONDS = 120;
 /** Slack added to a window's PEXPIRE so a key never dies while still needed, ms. */
 export const WINDOW_EXPIRY_MARGIN_MS = 1000;
 
+import type { Algorithm, DimensionKind } from "@/lib/tiers";
+
 /** FNV-1a, 32 bit: a stable, cheap spread of identities over shards. */
 export function shardOf(identity: string, shards: number): number {
   if (shards <= 1) return 0;
@@ -39,8 +41,18 @@ export function minuteOf(nowMs: number): number {
 
 export interface KeySpace {
   prefix: string;
-  rateLimit(shard: number, identity: string): string;
+  /**
+   * A limit's state. The request dimension under the default sliding log
+   * keeps its historical name `rl:<identity>`; every other dimension and
+   * algorithm gets `rl:<dimension>.<algorithm>:<identity>`, so switching a
+   * plan's algorithm never meets a key of another type.
+   */
+  rateLimit(shard: number, identity: string, dimension?: DimensionKind, algorithm?: Algorithm): string;
   cache(sha256Hex: string): string;
+  /** The generation lock of a prompt: same hash tag as its cache entry. */
+  lock(sha256Hex: string): string;
+  /** The algorithm lab's state for one run and algorithm (its own slot). */
+  lab(runId: string, algorithm: Algorithm): string;
   events(shard: number): string;
   totals(shard: number): string;
   bucket(shard: number, bucketStartMs: number): string;
@@ -56,8 +68,13 @@ export function createKeySpace(prefix: string): KeySpace {
   const tag = (shard: number) => `${prefix}{${shard}}`;
   return {
     prefix,
-    rateLimit: (shard, identity) => `${tag(shard)}:rl:${identity}`,
+    rateLimit: (shard, identity, dimension = "requests", algorithm = "sliding-log") =>
+      dimension === "requests" && algorithm === "sliding-log"
+        ? `${tag(shard)}:rl:${identity}`
+        : `${tag(shard)}:rl:${dimension}.${algorithm}:${identity}`,
     cache: (sha) => `${prefix}cache:{${sha}}`,
+    lock: (sha) => `${prefix}lock:{${sha}}`,
+    lab: (runId, algorithm) => `${prefix}lab:{${runId}}:${algorithm}`,
     events: (shard) => `${tag(shard)}:events`,
     totals: (shard) => `${tag(shard)}:stats`,
     bucket: (shard, start) => `${tag(shard)}:ts:${start}`,

@@ -2,54 +2,97 @@ import "server-only";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Redis, Result } from "ioredis";
+import type { Algorithm } from "@/lib/tiers";
 
 /**
  * Loads the Lua scripts from disk (Next.js does not bundle .lua files; they
  * are listed in next.config.ts outputFileTracingIncludes) and registers them
  * on a client with defineCommand, which runs EVALSHA and falls back to EVAL
  * on NOSCRIPT by itself.
+ *
+ * Why a prelude instead of one big script: each algorithm lives in its own
+ * file with its own contract and runs standalone (the algorithm lab and the
+ * algorithm tests call it directly), while decide.lua must check every
+ * dimension of a plan and consume all or nothing in ONE atomic call. So the
+ * module part of each algorithm file (above its `--@@standalone` marker) is
+ * concatenated in front of decide.lua and peek.lua here, once, at load time:
+ * one script per call, one round trip, and no copy of an algorithm to keep
+ * in sync.
  */
 
-export const SCRIPT_NAMES = ["decide", "store"] as const;
-export type ScriptName = (typeof SCRIPT_NAMES)[number];
+export const STANDALONE_MARKER = "--@@standalone";
 
-const KEY_COUNTS: Record<ScriptName, number> = { decide: 8, store: 5 };
+const ALGORITHM_FILES: Record<Algorithm, string> = {
+  "sliding-log": "sliding-log",
+  "sliding-counter": "sliding-counter",
+  "token-bucket": "token-bucket",
+  "fixed-window": "fixed-window",
+};
 
-/** Raw reply of decide.lua: allowed, count, remaining, resetAt, retryAfter, cached JSON. */
-export type DecideReply = [number, number, number, number, number, string | null];
+/** Raw reply of decide.lua: allowed, refused, lock, 3 × (allowed, remaining, resetAt, retryAfter, used), cached. */
+export type DecideReply = [number, number, number, ...(number | string | null)[]];
+/** Raw reply of store.lua: stored (1|0), the cached JSON in force. */
+export type StoreReply = [number, string];
+/** Raw reply of a standalone algorithm: allowed, limit, remaining, resetAt, retryAfter. */
+export type AlgorithmReply = [number, number, number, number, number];
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
     fgDecide(...args: (string | number)[]): Result<DecideReply, Context>;
-    fgStore(...args: (string | number)[]): Result<number, Context>;
+    fgStore(...args: (string | number)[]): Result<StoreReply, Context>;
+    fgPeek(...args: (string | number)[]): Result<number[], Context>;
+    fgSlidingLog(...args: (string | number)[]): Result<AlgorithmReply, Context>;
+    fgSlidingCounter(...args: (string | number)[]): Result<AlgorithmReply, Context>;
+    fgTokenBucket(...args: (string | number)[]): Result<AlgorithmReply, Context>;
+    fgFixedWindow(...args: (string | number)[]): Result<AlgorithmReply, Context>;
   }
 }
 
-const COMMAND_OF: Record<ScriptName, "fgDecide" | "fgStore"> = {
-  decide: "fgDecide",
-  store: "fgStore",
-};
+export const ALGORITHM_COMMAND = {
+  "sliding-log": "fgSlidingLog",
+  "sliding-counter": "fgSlidingCounter",
+  "token-bucket": "fgTokenBucket",
+  "fixed-window": "fgFixedWindow",
+} as const satisfies Record<Algorithm, string>;
 
 function scriptDir(): string {
   return path.join(process.cwd(), "lib", "valkey", "scripts");
 }
 
-const sources = new Map<ScriptName, string>();
+const sources = new Map<string, string>();
 
-export function readScript(name: ScriptName): string {
-  let source = sources.get(name);
+/** A .lua file under lib/valkey/scripts, read once. */
+export function readScript(relative: string): string {
+  let source = sources.get(relative);
   if (!source) {
-    source = readFileSync(path.join(scriptDir(), `${name}.lua`), "utf8");
-    sources.set(name, source);
+    source = readFileSync(path.join(scriptDir(), `${relative}.lua`), "utf8");
+    sources.set(relative, source);
   }
   return source;
 }
 
+/** The module part of an algorithm file: everything above its standalone marker. */
+export function algorithmModule(algorithm: Algorithm): string {
+  const source = readScript(`algorithms/${ALGORITHM_FILES[algorithm]}`);
+  const at = source.indexOf(STANDALONE_MARKER);
+  if (at < 0) throw new Error(`${algorithm}.lua has no ${STANDALONE_MARKER} marker`);
+  return source.slice(0, at);
+}
+
+/** A script with every algorithm module in front of it. */
+export function composeScript(name: "decide" | "peek"): string {
+  const modules = (Object.keys(ALGORITHM_FILES) as Algorithm[]).map(algorithmModule);
+  return [...modules, readScript(name)].join("\n");
+}
+
 export function registerScripts(client: Pick<Redis, "defineCommand">): void {
-  for (const name of SCRIPT_NAMES) {
-    client.defineCommand(COMMAND_OF[name], {
-      numberOfKeys: KEY_COUNTS[name],
-      lua: readScript(name),
+  client.defineCommand("fgDecide", { numberOfKeys: 11, lua: composeScript("decide") });
+  client.defineCommand("fgPeek", { numberOfKeys: 3, lua: composeScript("peek") });
+  client.defineCommand("fgStore", { numberOfKeys: 6, lua: readScript("store") });
+  for (const algorithm of Object.keys(ALGORITHM_FILES) as Algorithm[]) {
+    client.defineCommand(ALGORITHM_COMMAND[algorithm], {
+      numberOfKeys: 1,
+      lua: readScript(`algorithms/${ALGORITHM_FILES[algorithm]}`),
     });
   }
 }

@@ -73,7 +73,8 @@ describe("POST /api/generate", () => {
     const pro = await app.generate.POST(generateRequest("hello", { headers: { authorization: "Bearer demo-pro-key" } }));
     expect(pro.status).toBe(200);
     expect(pro.headers.get("x-ratelimit-limit")).toBe("300");
-    expect(pro.headers.get("ratelimit-policy")).toBe('"pro";q=300;w=60');
+    // One IETF policy item per dimension of the plan: requests, then tokens.
+    expect(pro.headers.get("ratelimit-policy")).toBe('"pro";q=300;w=60, "pro-tokens";q=200000;w=60');
     const body = generateResponseSchema.parse(await pro.json());
     expect(body.identity).toMatch(/^key:[0-9a-f]{12}$/);
     expect(body.identity).not.toContain("demo-pro-key");

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorBodySchema, generateResponseSchema, statsSchema } from "@/lib/schemas";
+import { errorBodySchema, generateResponseSchema, rateLimitedBodySchema, statsSchema } from "@/lib/schemas";
 import { generateRequest, loadApp, type LoadedApp } from "../support/app";
 import { startValkey, type TestValkey } from "../support/valkey-server";
 
 /**
  * Valkey goes away mid-run. Requests must neither hang nor crash: FAIL_MODE
- * decides between an unlimited answer (open) and a 503 (closed), each within
- * a second, and everything recovers by itself when the server returns.
+ * decides between an answer limited by the in-process fallback limiter
+ * (open) and a 503 (closed), each within a second, and everything recovers
+ * by itself when the server returns.
  */
 
 let valkey: TestValkey;
@@ -36,22 +37,30 @@ describe("Valkey outage", () => {
   let app: LoadedApp;
   afterAll(() => app?.close());
 
-  it("FAIL_MODE=open serves unlimited and says so, stats say disconnected, then both recover", async () => {
+  it("FAIL_MODE=open serves through the fallback limiter and says so, stats say disconnected, then both recover", async () => {
     app = await loadApp({ FAIL_MODE: "open", RATE_LIMIT_MAX: "3" });
     const ok = await app.generate.POST(generateRequest("before the outage", { ip: "192.0.2.77" }));
     expect(ok.status).toBe(200);
 
     await valkey.stop();
-    // More than the limit: none refused, each fast, each marked degraded.
+    // Fail open is not unlimited: the in-process fallback limiter applies the
+    // same limit (3), each answer fast and marked degraded.
     for (let i = 0; i < 5; i++) {
       const { value: res, ms } = await timed(() => app.generate.POST(generateRequest(`during ${i}`, { ip: "192.0.2.77" })));
-      expect(res.status).toBe(200);
       expect(ms).toBeLessThan(1000);
       expect(res.headers.get("x-flowgate-degraded")).toBe("fail-open");
-      expect(res.headers.get("x-cache")).toBe("BYPASS");
-      const body = generateResponseSchema.parse(await res.json());
-      expect(body.rateLimit).toBeNull();
-      expect(body.degraded).toContain("valkey-unavailable");
+      if (i < 3) {
+        expect(res.status).toBe(200);
+        expect(res.headers.get("x-cache")).toBe("BYPASS");
+        const body = generateResponseSchema.parse(await res.json());
+        expect(body.rateLimit).toBeNull();
+        expect(body.degraded).toContain("valkey-unavailable");
+      } else {
+        expect(res.status).toBe(429);
+        const body = rateLimitedBodySchema.parse(await res.json());
+        expect(body.policy).toBe("anonymous");
+        expect(body.degraded).toContain("fallback limiter");
+      }
     }
     const { value: statsRes, ms: statsMs } = await timed(() => app.stats.GET());
     expect(statsMs).toBeLessThan(1000);

@@ -75,6 +75,20 @@ describe("round trips per request, counted on the server", () => {
     expect(commands).toEqual(["evalsha"]);
   });
 
+  it("a coalesced duplicate in the same process costs 1: it awaits the owner's in-flight generation", async () => {
+    const commands = await topLevelCommandsOf(async () => {
+      const [owner, waiter] = await Promise.all([
+        app.generate.POST(generateRequest("two at once", { ip: "192.0.2.202" })),
+        app.generate.POST(generateRequest("two at once", { ip: "192.0.2.203" })),
+      ]);
+      expect(owner.headers.get("x-cache")).toBe("MISS");
+      expect(waiter.headers.get("x-cache")).toBe("HIT");
+      expect(waiter.headers.get("x-flowgate-coalesced")).toBe("1");
+    });
+    // Owner: decide + store; waiter: decide only.
+    expect(commands).toEqual(["evalsha", "evalsha", "evalsha"]);
+  });
+
   it("stats reads a fixed set of keys: no KEYS, no SCAN, and the same commands with more data", async () => {
     const empty = await topLevelCommandsOf(() => app.stats.GET());
     expect(empty).not.toContain("keys");

@@ -11,6 +11,10 @@ export interface LoadedApp {
   generate: typeof import("@/app/api/generate/route");
   stats: typeof import("@/app/api/stats/route");
   simulate: typeof import("@/app/api/simulate/route");
+  limits: typeof import("@/app/api/limits/[identity]/route");
+  health: typeof import("@/app/api/health/route");
+  metrics: typeof import("@/app/api/metrics/route");
+  lab: typeof import("@/app/api/lab/route");
   deps: import("@/lib/gateway/deps").GatewayDeps;
   prefix: string;
   /** A separate connection for inspecting the server. */
@@ -25,10 +29,14 @@ export async function loadApp(env: Record<string, string> = {}): Promise<LoadedA
   vi.resetModules();
   const prefix = env.VALKEY_PREFIX ?? `t${randomBytes(4).toString("hex")}:`;
   Object.assign(process.env, { VALKEY_PREFIX: prefix }, env);
-  const [generate, stats, simulate, depsModule, client] = await Promise.all([
+  const [generate, stats, simulate, limits, health, metrics, lab, depsModule, client] = await Promise.all([
     import("@/app/api/generate/route"),
     import("@/app/api/stats/route"),
     import("@/app/api/simulate/route"),
+    import("@/app/api/limits/[identity]/route"),
+    import("@/app/api/health/route"),
+    import("@/app/api/metrics/route"),
+    import("@/app/api/lab/route"),
     import("@/lib/gateway/deps"),
     import("@/lib/valkey/client"),
   ]);
@@ -38,6 +46,10 @@ export async function loadApp(env: Record<string, string> = {}): Promise<LoadedA
     generate,
     stats,
     simulate,
+    limits,
+    health,
+    metrics,
+    lab,
     deps: depsModule.getGatewayDeps(),
     prefix,
     inspect,
@@ -89,4 +101,16 @@ export async function commandStats(redis: Redis): Promise<Record<string, number>
     if (match?.[1] && match[2]) out[match[1]] = Number(match[2]);
   }
   return out;
+}
+
+/** Call a dynamic /api/limits/{identity} handler as Next.js does. */
+export function limitsContext(identity: string): { params: Promise<{ identity: string }> } {
+  return { params: Promise.resolve({ identity: encodeURIComponent(identity) }) };
+}
+
+export function adminRequest(identity: string, options: { method?: string; token?: string } = {}): Request {
+  return new Request(`http://localhost/api/limits/${encodeURIComponent(identity)}`, {
+    method: options.method ?? "GET",
+    headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+  });
 }

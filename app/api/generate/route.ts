@@ -1,7 +1,8 @@
 import { getConfig } from "@/lib/config";
 import { GatewayError } from "@/lib/errors";
 import { getGatewayDeps } from "@/lib/gateway/deps";
-import { rateLimitHeaders } from "@/lib/gateway/headers";
+import { limitHeaders } from "@/lib/gateway/headers";
+import type { Decision } from "@/lib/gateway/rate-limit";
 import { resolveIdentity } from "@/lib/gateway/identity";
 import { runGateway } from "@/lib/gateway/pipeline";
 import { errorResponse, jsonResponse, methodNotAllowed, parseJsonBody } from "@/lib/http";
@@ -9,6 +10,23 @@ import { generateRequestSchema } from "@/lib/schemas";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
+
+/** The plan's limits as the body shows them. */
+function limitsOf(d: Decision) {
+  return d.dimensions.map((x) => ({
+    policy: x.name,
+    dimension: x.kind,
+    algorithm: x.algorithm,
+    limit: x.limit,
+    remaining: x.remaining,
+    resetAt: x.resetAt,
+    windowMs: x.windowMs,
+  }));
+}
+
+const headersOf = (d: Decision, now: number) => limitHeaders(d.dimensions, d, now);
+
+const UNITS = { requests: "requests", tokens: "tokens", daily: "requests" } as const;
 
 export async function POST(request: Request): Promise<Response> {
   try {
@@ -23,35 +41,53 @@ export async function POST(request: Request): Promise<Response> {
     switch (result.kind) {
       case "blocked": {
         const d = result.decision;
+        const refused = d.refused ?? d.dimensions[0];
         const retryAfterSeconds = Math.max(1, Math.ceil(d.retryAfterMs / 1000));
+        const window = refused?.kind === "daily" ? "day (UTC)" : `${Math.round(d.windowMs / 1000)} s`;
+        const needs =
+          refused && refused.cost > 1 ? ` This request needs ${refused.cost} ${UNITS[refused.kind]}; ${refused.remaining} left.` : "";
         return jsonResponse(
           {
             error: "Rate limit exceeded",
             code: "rate_limited",
-            message: `${d.limit} requests per ${Math.round(d.windowMs / 1000)} s allowed for ${result.identity.id} (${d.policy}); try again in ${retryAfterSeconds} s.`,
+            message: `${d.limit} ${UNITS[refused?.kind ?? "requests"]} per ${window} allowed for ${result.identity.id} (policy ${d.policy}).${needs} Try again in ${retryAfterSeconds} s.`,
             retryAfter: new Date(now + retryAfterSeconds * 1000).toISOString(),
             retryAfterSeconds,
             policy: d.policy,
+            dimension: refused?.kind ?? "requests",
             limit: d.limit,
             windowMs: d.windowMs,
             identity: result.identity.id,
             requestId: result.requestId,
+            limits: limitsOf(d),
+            ...(result.degraded ? { degraded: "valkey-unavailable; refused by this instance's in-process fallback limiter" } : {}),
           },
-          { status: 429, headers: { ...base, ...rateLimitHeaders(d, now) } },
+          {
+            status: 429,
+            headers: {
+              ...base,
+              ...headersOf(d, now),
+              ...(result.degraded ? { "X-Flowgate-Degraded": "fail-open" } : {}),
+            },
+          },
         );
       }
       case "hit":
       case "miss":
-        return jsonResponse(result.body, {
-          headers: {
-            ...base,
-            ...rateLimitHeaders(result.decision, now),
-            "X-Cache": result.kind === "hit" ? "HIT" : "MISS",
+        return jsonResponse(
+          { ...result.body, rateLimit: result.body.rateLimit && { ...result.body.rateLimit, dimensions: limitsOf(result.decision) } },
+          {
+            headers: {
+              ...base,
+              ...headersOf(result.decision, now),
+              "X-Cache": result.kind === "hit" ? "HIT" : "MISS",
+              ...(result.coalesced ? { "X-Flowgate-Coalesced": "1" } : {}),
+            },
           },
-        });
+        );
       case "degraded":
         return jsonResponse(result.body, {
-          headers: { ...base, "X-Cache": "BYPASS", "X-Flowgate-Degraded": "fail-open" },
+          headers: { ...base, ...headersOf(result.decision, now), "X-Cache": "BYPASS", "X-Flowgate-Degraded": "fail-open" },
         });
       case "unavailable": {
         const cause = result.error instanceof Error ? result.error.message : String(result.error);

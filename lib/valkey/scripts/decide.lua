@@ -1,83 +1,141 @@
 --[[
   decide.lua: one gateway decision, atomic on the server.
 
-  Sliding-window log rate limit on the caller's sorted set, then (when
-  admitted and asked to) the prompt-cache lookup, then every counter the
-  dashboard reads and, for blocked requests and cache hits, the decision
-  event on the capped stream. A cache miss's event is written by store.lua,
-  once the generation's latency and tokens are known.
+  Every limit of the caller's plan (up to three dimensions: requests per
+  window, tokens per window, a daily request quota), each with its own
+  algorithm, is checked first and consumed only when all of them admit the
+  request: a request refused by one dimension takes nothing from the others.
+  Then (when admitted and asked to) the prompt-cache lookup, and on a miss
+  the generation lock (SET NX PX) that makes this caller the one that
+  generates while identical concurrent prompts wait for its answer; then
+  every counter the dashboard reads and, for blocked requests, cache hits and
+  coalesced requests, the decision event on the capped stream. A miss's
+  event is written by store.lua, once the generation's latency and tokens are
+  known.
 
-  KEYS[1]  rate-limit window   sorted set, member = request id, score = Unix ms
-  KEYS[2]  cache entry         string, JSON written by store.lua (read only when ARGV[7] == "1")
-  KEYS[3]  totals              hash of counters
-  KEYS[4]  time bucket         hash of per-bucket counters
-  KEYS[5]  top consumers       sorted set, requests per identity this minute
-  KEYS[6]  top blocked         sorted set, blocked requests per identity this minute
-  KEYS[7]  active index        sorted set, member = identity, score = window expiry (Unix ms)
-  KEYS[8]  events              stream, capped at ARGV[10] entries
+  Runs with the four algorithm modules (algorithms/*.lua, above their
+  standalone marker) prepended by lib/valkey/scripts.ts: sliding_log,
+  sliding_counter, token_bucket and fixed_window, each with check() and
+  commit().
+
+  KEYS[1]  dimension 1 state   requests per window (type depends on its algorithm)
+  KEYS[2]  dimension 2 state   tokens per window (unused when ARGV[17] == "")
+  KEYS[3]  dimension 3 state   daily requests (unused when ARGV[22] == "")
+  KEYS[4]  cache entry         string, JSON written by store.lua (read only when ARGV[5] == "1")
+  KEYS[5]  generation lock     string, value = owner's request id, PX ARGV[11]
+  KEYS[6]  totals              hash of counters
+  KEYS[7]  time bucket         hash of per-bucket counters
+  KEYS[8]  top consumers       sorted set, requests per identity this minute
+  KEYS[9]  top blocked         sorted set, blocked requests per identity this minute
+  KEYS[10] active index        sorted set, member = identity, score = activity expiry (Unix ms)
+  KEYS[11] events              stream, capped at ARGV[8] entries
 
   ARGV[1]  now                 Unix time, ms (from the caller, so tests can fix the clock)
-  ARGV[2]  window              ms
-  ARGV[3]  limit               requests per window
-  ARGV[4]  request id          unique; the window's member
-  ARGV[5]  identity            label shown in stats (API keys only as a hash)
-  ARGV[6]  tier                plan name
-  ARGV[7]  "1" to look up the cache for an admitted request, "0" not to
-  ARGV[8]  bucket ttl          s
-  ARGV[9]  top ttl             s
-  ARGV[10] stream cap          entries (exact MAXLEN)
-  ARGV[11] cache key prefix    first hex digits of the prompt hash, for the event
-  ARGV[12] window margin       ms added to the window's PEXPIRE
+  ARGV[2]  request id          unique; a sliding log's member
+  ARGV[3]  identity            label shown in stats (API keys only as a hash)
+  ARGV[4]  tier                plan name
+  ARGV[5]  "1" to look up the cache for an admitted request, "0" not to
+  ARGV[6]  bucket ttl          s
+  ARGV[7]  top ttl             s
+  ARGV[8]  stream cap          entries (exact MAXLEN)
+  ARGV[9]  cache key prefix    first hex digits of the prompt hash, for the event
+  ARGV[10] window margin       ms added to every limit key's PEXPIRE
+  ARGV[11] lock ttl            ms; 0 takes no generation lock
+  ARGV[12..16] dimension 1     algorithm, limit (units), window (ms), cost (units), policy name
+  ARGV[17..21] dimension 2     same; algorithm "" when the plan has no such dimension
+  ARGV[22..26] dimension 3     same
 
-  Returns  { allowed (1|0), count in window (after this request), remaining,
-             resetAt (Unix ms, when the oldest request leaves the window),
-             retryAfter (ms, 0 when allowed), cached JSON or nil }
+  Returns  { allowed (1|0), refused dimension (1-3, 0 when allowed),
+             lock (0 none, 1 this request owns the generation, 2 another
+             request is generating this prompt: wait for it),
+             then per dimension 1..3 five numbers: allowed (1|0), remaining
+             (units), resetAt (Unix ms), retryAfter (ms), used (units),
+             and last the cached JSON or nil }
 ]]
 
-local window_key = KEYS[1]
-local cache_key  = KEYS[2]
-local totals_key = KEYS[3]
-local bucket_key = KEYS[4]
-local top_key    = KEYS[5]
-local topb_key   = KEYS[6]
-local active_key = KEYS[7]
-local events_key = KEYS[8]
+local d1_key      = KEYS[1]
+local d2_key      = KEYS[2]
+local d3_key      = KEYS[3]
+local cache_key   = KEYS[4]
+local lock_key    = KEYS[5]
+local totals_key  = KEYS[6]
+local bucket_key  = KEYS[7]
+local top_key     = KEYS[8]
+local topb_key    = KEYS[9]
+local active_key  = KEYS[10]
+local events_key  = KEYS[11]
 
-local now        = tonumber(ARGV[1])   -- Unix ms
-local window     = tonumber(ARGV[2])   -- ms
-local limit      = tonumber(ARGV[3])   -- requests
-local request_id = ARGV[4]
-local identity   = ARGV[5]
-local tier       = ARGV[6]
-local use_cache  = ARGV[7] == "1"
-local bucket_ttl = tonumber(ARGV[8])   -- s
-local top_ttl    = tonumber(ARGV[9])   -- s
-local stream_cap = tonumber(ARGV[10])  -- entries
-local cache_tag  = ARGV[11]
-local margin     = tonumber(ARGV[12])  -- ms
+local now         = tonumber(ARGV[1])   -- Unix ms
+local request_id  = ARGV[2]
+local identity    = ARGV[3]
+local tier        = ARGV[4]
+local use_cache   = ARGV[5] == "1"
+local bucket_ttl  = tonumber(ARGV[6])   -- s
+local top_ttl     = tonumber(ARGV[7])   -- s
+local stream_cap  = tonumber(ARGV[8])   -- entries
+local cache_tag   = ARGV[9]
+local margin      = tonumber(ARGV[10])  -- ms
+local lock_ttl    = tonumber(ARGV[11])  -- ms
+local d1_algo     = ARGV[12]
+local d1_limit    = tonumber(ARGV[13])  -- units per window
+local d1_window   = tonumber(ARGV[14])  -- ms
+local d1_cost     = tonumber(ARGV[15])  -- units
+local d1_name     = ARGV[16]
+local d2_algo     = ARGV[17]
+local d2_limit    = tonumber(ARGV[18])  -- units per window
+local d2_window   = tonumber(ARGV[19])  -- ms
+local d2_cost     = tonumber(ARGV[20])  -- units
+local d2_name     = ARGV[21]
+local d3_algo     = ARGV[22]
+local d3_limit    = tonumber(ARGV[23])  -- units per window
+local d3_window   = tonumber(ARGV[24])  -- ms
+local d3_cost     = tonumber(ARGV[25])  -- units
+local d3_name     = ARGV[26]
 
--- 1. The sliding window: drop what fell out, count, admit if under the limit.
-redis.call("ZREMRANGEBYSCORE", window_key, "-inf", now - window)
-local count = redis.call("ZCARD", window_key)
-local allowed = count < limit
-if allowed then
-  redis.call("ZADD", window_key, now, request_id)
-  count = count + 1
+local ALGORITHMS = {
+  ["sliding-log"] = sliding_log,
+  ["sliding-counter"] = sliding_counter,
+  ["token-bucket"] = token_bucket,
+  ["fixed-window"] = fixed_window,
+}
+
+local dims = {
+  { key = d1_key, algo = d1_algo, limit = d1_limit, window = d1_window, cost = d1_cost, name = d1_name },
+  { key = d2_key, algo = d2_algo, limit = d2_limit, window = d2_window, cost = d2_cost, name = d2_name },
+  { key = d3_key, algo = d3_algo, limit = d3_limit, window = d3_window, cost = d3_cost, name = d3_name },
+}
+
+-- 1. Check every dimension without writing; the one with the longest wait is "the" refusal.
+local allowed = true
+local refused = 0
+for i, d in ipairs(dims) do
+  if d.algo ~= "" then
+    d.impl = ALGORITHMS[d.algo]
+    if not d.impl then return redis.error_reply("unknown algorithm " .. d.algo) end
+    d.state = d.impl.check(d.key, now, d.limit, d.window, d.cost)
+    if not d.state.allowed then
+      allowed = false
+      if refused == 0 or d.state.retry_after > dims[refused].state.retry_after then refused = i end
+    end
+  end
 end
-if count > 0 then
-  redis.call("PEXPIRE", window_key, window + margin)
+
+-- 2. Consume all or nothing. A refused request reports what is left, untouched.
+for _, d in ipairs(dims) do
+  if d.state then
+    if allowed then
+      d.impl.commit(d.key, d.state, now, d.window, d.cost, request_id, margin)
+    elseif d.state.allowed then
+      d.state = d.impl.check(d.key, now, d.limit, d.window, 0)
+    end
+  end
 end
 
-local reset_at = now + window
-local oldest = redis.call("ZRANGE", window_key, 0, 0, "WITHSCORES")
-if oldest[2] then reset_at = tonumber(oldest[2]) + window end
-local remaining = limit - count
-if remaining < 0 then remaining = 0 end
-local retry_after = 0
-if not allowed then retry_after = math.max(reset_at - now, 0) end
-
--- 2. The cache, for admitted requests only: a blocked request learns nothing.
+-- 3. The cache, for admitted requests only: a blocked request learns nothing.
+--    On a miss, the first caller takes the generation lock; later identical
+--    prompts see it held and wait for that caller's answer (coalesced).
 local cached = nil
+local lock = 0
 local saved_tokens = 0
 local saved_ms = 0
 if allowed and use_cache then
@@ -92,21 +150,28 @@ if allowed and use_cache then
     end
   else
     cached = nil
+    if lock_ttl > 0 then
+      lock = redis.call("SET", lock_key, request_id, "NX", "PX", lock_ttl) and 1 or 2
+    end
   end
 end
 
--- 3. Counters: totals, this time bucket, this minute's consumers, the active index.
+-- 4. Counters: totals, this time bucket, this minute's consumers, the active index.
+--    A coalesced request counts as a hit (and as coalesced): it costs no generation.
+--    store.lua moves it to the misses if its wait runs out and it generates after all.
+local coalesced = lock == 2
 redis.call("HINCRBY", totals_key, "requests", 1)
 redis.call("HINCRBY", bucket_key, "req", 1)
 if allowed then
   redis.call("HINCRBY", totals_key, "allowed", 1)
   redis.call("HINCRBY", bucket_key, "ok", 1)
   if use_cache then
-    if cached then
+    if cached or coalesced then
       redis.call("HINCRBY", totals_key, "hits", 1)
       redis.call("HINCRBY", totals_key, "tokens_saved", saved_tokens)
       redis.call("HINCRBY", totals_key, "time_saved_ms", saved_ms)
       redis.call("HINCRBY", bucket_key, "hit", 1)
+      if coalesced then redis.call("HINCRBY", totals_key, "coalesced", 1) end
     else
       redis.call("HINCRBY", totals_key, "misses", 1)
       redis.call("HINCRBY", bucket_key, "miss", 1)
@@ -114,6 +179,7 @@ if allowed then
   end
 else
   redis.call("HINCRBY", totals_key, "blocked", 1)
+  redis.call("HINCRBY", totals_key, "blocked:" .. dims[refused].name, 1)
   redis.call("HINCRBY", bucket_key, "blk", 1)
   redis.call("ZINCRBY", topb_key, 1, identity)
   redis.call("EXPIRE", topb_key, top_ttl)
@@ -121,21 +187,39 @@ end
 redis.call("EXPIRE", bucket_key, bucket_ttl)
 redis.call("ZINCRBY", top_key, 1, identity)
 redis.call("EXPIRE", top_key, top_ttl)
-redis.call("ZADD", active_key, reset_at, identity)
+redis.call("ZADD", active_key, now + d1_window, identity)
 redis.call("ZREMRANGEBYSCORE", active_key, "-inf", now)
 
--- 4. The event, for outcomes that end here (a miss is logged by store.lua).
+-- 5. The event, for outcomes that end here (a miss is logged by store.lua).
+--    It names the refusing policy, and shows that dimension's numbers.
 local event_type = nil
 if not allowed then
   event_type = "blocked"
-elseif use_cache and cached then
+elseif use_cache and (cached or coalesced) then
   event_type = "hit"
 end
 if event_type then
+  local shown = dims[refused > 0 and refused or 1]
   redis.call("XADD", events_key, "MAXLEN", stream_cap, "*",
     "type", event_type, "id", request_id, "who", identity, "tier", tier,
-    "n", count, "limit", limit, "rem", remaining, "reset", reset_at,
-    "ck", cache_tag, "tok", saved_tokens, "saved_ms", saved_ms, "ts", now)
+    "policy", shown.name, "n", shown.state.used, "limit", shown.limit,
+    "rem", shown.state.remaining, "reset", shown.state.reset_at,
+    "ck", cache_tag, "tok", saved_tokens, "saved_ms", saved_ms,
+    "co", coalesced and 1 or 0, "ts", now)
 end
 
-return { allowed and 1 or 0, count, remaining, reset_at, retry_after, cached }
+local reply = { allowed and 1 or 0, refused, lock }
+for _, d in ipairs(dims) do
+  local s = d.state
+  if s then
+    table.insert(reply, s.allowed and 1 or 0)
+    table.insert(reply, s.remaining)
+    table.insert(reply, s.reset_at)
+    table.insert(reply, s.retry_after)
+    table.insert(reply, s.used)
+  else
+    for _ = 1, 5 do table.insert(reply, 0) end
+  end
+end
+table.insert(reply, cached or false)
+return reply

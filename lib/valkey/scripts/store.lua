@@ -1,15 +1,21 @@
 --[[
   store.lua: record a cache miss once the model has answered.
 
-  Caches the response with its TTL, indexes it for the cached-prompt count,
-  adds the generation's tokens and latency to the counters, and appends the
-  miss's event to the capped stream.
+  Caches the response with its TTL unless an answer for the same prompt is
+  already cached (then that one stays, and is returned, so one prompt never
+  has two different cached texts), indexes it for the cached-prompt count,
+  releases the generation lock if this request holds it, adds the
+  generation's tokens and latency to the counters, and appends the miss's
+  event to the capped stream. A request decide.lua counted as coalesced
+  that generated after all (its wait ran out) is moved from hits to misses
+  here, in the same atomic step.
 
   KEYS[1]  cache entry         string, the response JSON
   KEYS[2]  totals              hash of counters
   KEYS[3]  cache index         sorted set, member = prompt hash, score = entry expiry (Unix ms)
   KEYS[4]  events              stream, capped at ARGV[7] entries
   KEYS[5]  time bucket         hash of per-bucket counters
+  KEYS[6]  generation lock     string, value = owner's request id
 
   ARGV[1]  now                 Unix time, ms
   ARGV[2]  response JSON       what a later hit returns
@@ -19,7 +25,7 @@
   ARGV[6]  latency             ms the generation took
   ARGV[7]  stream cap          entries (exact MAXLEN)
   ARGV[8]  bucket ttl          s
-  ARGV[9]  request id
+  ARGV[9]  request id          the lock is released only if it holds this value
   ARGV[10] identity            label (API keys only as a hash)
   ARGV[11] tier
   ARGV[12] count in window     requests, as decide.lua returned
@@ -27,8 +33,9 @@
   ARGV[14] remaining           requests
   ARGV[15] resetAt             Unix ms
   ARGV[16] cache key prefix    first hex digits of the prompt hash
+  ARGV[17] "1" when decide.lua counted this request as coalesced, else "0"
 
-  Returns  1
+  Returns  { stored (1 | 0 when an entry was already there), the cached JSON now in force }
 ]]
 
 local cache_key  = KEYS[1]
@@ -36,6 +43,7 @@ local totals_key = KEYS[2]
 local index_key  = KEYS[3]
 local events_key = KEYS[4]
 local bucket_key = KEYS[5]
+local lock_key   = KEYS[6]
 
 local now        = tonumber(ARGV[1])   -- Unix ms
 local body       = ARGV[2]
@@ -45,11 +53,28 @@ local tokens     = tonumber(ARGV[5])   -- tokens
 local latency    = tonumber(ARGV[6])   -- ms
 local stream_cap = tonumber(ARGV[7])   -- entries
 local bucket_ttl = tonumber(ARGV[8])   -- s
+local request_id = ARGV[9]
+local was_coalesced = ARGV[17] == "1"
 
-redis.call("SET", cache_key, body, "EX", ttl)
-redis.call("ZADD", index_key, now + ttl * 1000, sha)
+local stored = 1
+local existing = redis.call("GET", cache_key)
+if existing then
+  stored = 0
+  body = existing
+else
+  redis.call("SET", cache_key, body, "EX", ttl)
+  redis.call("ZADD", index_key, now + ttl * 1000, sha)
+end
 redis.call("ZREMRANGEBYSCORE", index_key, "-inf", now)
+if redis.call("GET", lock_key) == request_id then redis.call("DEL", lock_key) end
 
+if was_coalesced then
+  redis.call("HINCRBY", totals_key, "hits", -1)
+  redis.call("HINCRBY", totals_key, "coalesced", -1)
+  redis.call("HINCRBY", totals_key, "misses", 1)
+  redis.call("HINCRBY", bucket_key, "hit", -1)
+  redis.call("HINCRBY", bucket_key, "miss", 1)
+end
 redis.call("HINCRBY", totals_key, "generations", 1)
 redis.call("HINCRBY", totals_key, "tokens_generated", tokens)
 redis.call("HINCRBY", totals_key, "generation_ms", latency)
@@ -57,8 +82,8 @@ redis.call("HINCRBY", bucket_key, "tok", tokens)
 redis.call("EXPIRE", bucket_key, bucket_ttl)
 
 redis.call("XADD", events_key, "MAXLEN", stream_cap, "*",
-  "type", "miss", "id", ARGV[9], "who", ARGV[10], "tier", ARGV[11],
+  "type", "miss", "id", request_id, "who", ARGV[10], "tier", ARGV[11],
   "n", ARGV[12], "limit", ARGV[13], "rem", ARGV[14], "reset", ARGV[15],
   "ck", ARGV[16], "tok", tokens, "lat", latency, "ts", now)
 
-return 1
+return { stored, body }

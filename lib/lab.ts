@@ -1,0 +1,119 @@
+import "server-only";
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { LabAlgorithm, LabPoint, LabRequest, LabResult } from "@/lib/schemas";
+import { ALGORITHMS, ALGORITHM_LABELS, type Algorithm } from "@/lib/tiers";
+import type { KeySpace } from "@/lib/valkey/keys";
+import { ALGORITHM_COMMAND } from "@/lib/valkey/scripts";
+
+/**
+ * The algorithm lab: one traffic pattern through all four limiter scripts,
+ * each on its own key under a private `lab:{<run>}` prefix, with a simulated
+ * clock (the scripts take time as an argument), so three windows of traffic
+ * run in milliseconds and repeat exactly. The keys are deleted afterwards.
+ */
+
+const WINDOWS = 3;
+const BINS_PER_WINDOW = 10;
+/** A fixed, window-aligned origin for the simulated clock, Unix ms. */
+const ORIGIN_BASE = 1_800_000_000_000;
+
+/** Request times (ms since the origin) of the lab's pattern. */
+export function labPattern(limit: number, windowMs: number): number[] {
+  const times: number[] = [];
+  // Window 0: half the limit, spread over its first half.
+  const warm = Math.floor(limit / 2);
+  for (let i = 0; i < warm; i++) times.push(Math.floor((i * windowMs) / 2 / warm));
+  // Two bursts of 2 × limit straddling the boundary: the last ms of window 0, the first of window 1.
+  for (let i = 0; i < 2 * limit; i++) times.push(windowMs - 1);
+  for (let i = 0; i < 2 * limit; i++) times.push(windowMs);
+  // Then twice the nominal rate, steadily, to the end of window 2.
+  const step = windowMs / (2 * limit);
+  for (let t = windowMs + step; t < WINDOWS * windowMs; t += step) times.push(Math.floor(t));
+  return times;
+}
+
+export const LAB_PATTERN_TEXT =
+  "window 0: limit/2 requests over its first half; 2×limit in its last ms and 2×limit in the first ms of window 1; then 2× the nominal rate to the end of window 2";
+
+function maxInAnyWindow(admitted: number[], windowMs: number): number {
+  let max = 0;
+  let start = 0;
+  for (let end = 0; end < admitted.length; end++) {
+    while ((admitted[start] as number) <= (admitted[end] as number) - windowMs) start++;
+    max = Math.max(max, end - start + 1);
+  }
+  return max;
+}
+
+export async function runLab(input: { client: Redis; keys: KeySpace; request: LabRequest }): Promise<LabResult> {
+  const { client, keys } = input;
+  const { limit, windowMs } = input.request;
+  const started = performance.now();
+  const runId = randomBytes(6).toString("hex");
+  const origin = Math.ceil(ORIGIN_BASE / windowMs) * windowMs;
+  const times = labPattern(limit, windowMs);
+  const binMs = windowMs / BINS_PER_WINDOW;
+  const bins = WINDOWS * BINS_PER_WINDOW;
+  const series: LabPoint[] = Array.from({ length: bins }, (_, i) => ({
+    t: i * binMs,
+    sent: 0,
+    admitted: Object.fromEntries(ALGORITHMS.map((a) => [a, 0])) as Record<Algorithm, number>,
+  }));
+  for (const t of times) (series[Math.min(bins - 1, Math.floor(t / binMs))] as LabPoint).sent += 1;
+
+  const results: LabAlgorithm[] = [];
+  const used: string[] = [];
+  try {
+    for (const algorithm of ALGORITHMS) {
+      const key = keys.lab(runId, algorithm);
+      used.push(key);
+      const admittedAt: number[] = [];
+      let boundary = 0;
+      let memory = 0;
+      let keyType = "none";
+      for (let i = 0; i < times.length; i++) {
+        const t = times[i] as number;
+        const [allowed] = await client[ALGORITHM_COMMAND[algorithm]](key, origin + t, limit, windowMs, 1, `r${i}`, 1000, "1");
+        if (allowed === 1) {
+          admittedAt.push(t);
+          (series[Math.min(bins - 1, Math.floor(t / binMs))] as LabPoint).admitted[algorithm] += 1;
+          if (t === windowMs - 1 || t === windowMs) boundary += 1;
+        }
+        // Sample memory where state peaks: right after the boundary bursts, and at the end.
+        const next = times[i + 1];
+        if ((t === windowMs && next !== windowMs) || next === undefined) {
+          const bytes = Number((await client.call("MEMORY", "USAGE", key, "SAMPLES", "0")) ?? 0);
+          if (bytes > memory) {
+            memory = bytes;
+            keyType = await client.type(key);
+          }
+        }
+      }
+      const max = maxInAnyWindow(admittedAt, windowMs);
+      results.push({
+        algorithm,
+        label: ALGORITHM_LABELS[algorithm],
+        admitted: admittedAt.length,
+        maxInAnyWindow: max,
+        beyondNominal: Math.max(0, max - limit),
+        boundaryBurstAdmitted: boundary,
+        memoryBytes: memory,
+        keyType,
+      });
+    }
+  } finally {
+    if (used.length) await client.del(...used).catch(() => 0);
+  }
+  return {
+    limit,
+    windowMs,
+    windows: WINDOWS,
+    binMs,
+    sent: times.length,
+    pattern: LAB_PATTERN_TEXT,
+    algorithms: results,
+    series,
+    durationMs: Math.round(performance.now() - started),
+  };
+}

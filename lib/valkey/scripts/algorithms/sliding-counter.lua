@@ -1,0 +1,103 @@
+--[[
+  sliding-counter.lua: sliding-window counter (two fixed windows, weighted).
+
+  Keeps the count of the current fixed window and of the one before, and
+  estimates the sliding window as
+      prev × (window − elapsed) / window + cur
+  (elapsed = ms into the current window). O(1) memory whatever the limit,
+  close to the sliding log, but an estimate: it assumes the previous
+  window's units were spread evenly, so it can admit a little more or less
+  than an exact log would. All comparisons are done in integers (scaled by
+  the window) so results are exact for a given input.
+
+  State is a hash { w = index of the current window, cur, prev }.
+
+  As a module: sliding_counter.check(key, now, limit, window, cost) reads
+  only and returns { allowed, remaining, reset_at, retry_after, used };
+  sliding_counter.commit(key, state, now, window, cost, member, margin) writes.
+
+  Standalone:
+  KEYS[1]  state               hash { w, cur, prev }
+  ARGV[1]  now                 Unix time, ms
+  ARGV[2]  limit               units per window
+  ARGV[3]  window              ms
+  ARGV[4]  cost                units this request takes
+  ARGV[5]  member              unused (same arguments for every algorithm)
+  ARGV[6]  margin              ms added to the key's PEXPIRE
+  ARGV[7]  "1" to consume when allowed, "0" to only look
+
+  Returns  { allowed (1|0), limit, remaining (units, after this request),
+             resetAt (Unix ms when the estimate next drops by a whole unit;
+             now when nothing is used),
+             retryAfter (ms until this cost fits; 0 when allowed) }
+]]
+
+local sliding_counter = {}
+
+-- Earliest Unix ms >= now at which `room` more units fit, with no new
+-- requests; nil when they never can (room > limit).
+local function counter_time_for(prev, cur, index, window, limit, room, now)
+  local budget = (limit - room) * window   -- scaled units the estimate may hold
+  if budget < 0 then return nil end
+  local start = index * window
+  if cur * window <= budget then
+    if prev == 0 or prev * (window - (now - start)) + cur * window <= budget then return now end
+    -- prev × (window − e) ≤ budget − cur × window  ⇒  e ≥ window − (budget − cur × window) / prev
+    local e = math.ceil(window - (budget - cur * window) / prev)
+    return math.max(start + e, now)
+  end
+  -- Not in this window: in the next, the current count decays as prev did.
+  local e = math.ceil(window - budget / cur)
+  return (index + 1) * window + math.max(e, 0)
+end
+
+function sliding_counter.check(key, now, limit, window, cost)
+  local index = math.floor(now / window)
+  local stored = redis.call("HMGET", key, "w", "cur", "prev")
+  local w = tonumber(stored[1])
+  local cur, prev = 0, 0
+  if w ~= nil then
+    if w >= index then          -- this window (or a clock ahead of ours)
+      cur, prev = tonumber(stored[2]) or 0, tonumber(stored[3]) or 0
+    elseif w == index - 1 then  -- the window just before: it becomes prev
+      prev = tonumber(stored[2]) or 0
+    end
+  end
+  local weight = window - (now - index * window)  -- prev's weight, scaled by window
+  local scaled = prev * weight + cur * window
+  local s = { allowed = scaled + cost * window <= limit * window, retry_after = 0, index = index, prev = prev }
+  s.cur = s.allowed and cur + cost or cur
+  local used_scaled = prev * weight + s.cur * window
+  s.remaining = math.max(math.floor((limit * window - used_scaled) / window), 0)
+  s.used = limit - s.remaining
+  if used_scaled == 0 or s.remaining >= limit then
+    s.reset_at = now
+  else
+    s.reset_at = counter_time_for(prev, s.cur, index, window, limit, s.remaining + 1, now) or now
+  end
+  if not s.allowed then
+    local t = counter_time_for(prev, cur, index, window, limit, cost, now)
+    s.retry_after = t and (t - now) or window
+  end
+  return s
+end
+
+function sliding_counter.commit(key, s, now, window, cost, member, margin)
+  redis.call("HSET", key, "w", string.format("%.0f", s.index), "cur", s.cur, "prev", s.prev)
+  -- cur still weighs in during the next window.
+  redis.call("PEXPIRE", key, (s.index + 2) * window - now + margin)
+end
+
+--@@standalone (everything below is dropped when the module is composed)
+local key    = KEYS[1]
+local now    = tonumber(ARGV[1])  -- Unix ms
+local limit  = tonumber(ARGV[2])  -- units per window
+local window = tonumber(ARGV[3])  -- ms
+local cost   = tonumber(ARGV[4])  -- units
+local member = ARGV[5]
+local margin = tonumber(ARGV[6])  -- ms
+local commit = ARGV[7] == "1"
+
+local s = sliding_counter.check(key, now, limit, window, cost)
+if s.allowed and commit and cost > 0 then sliding_counter.commit(key, s, now, window, cost, member, margin) end
+return { s.allowed and 1 or 0, limit, s.remaining, s.reset_at, s.retry_after }

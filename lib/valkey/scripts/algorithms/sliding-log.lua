@@ -1,0 +1,85 @@
+--[[
+  sliding-log.lua: sliding-window log rate limit (the default; exact).
+
+  One sorted-set member per admitted unit, scored by its Unix ms. A request
+  is admitted when the units in (now - window, now] plus its cost fit the
+  limit, so no window of that length, wherever it starts, ever holds more
+  than the limit. Memory grows with the limit (one member per unit), and a
+  cost of n writes n members: use it for request counts, not for tokens.
+
+  As a module (lib/valkey/scripts.ts prepends everything above the
+  standalone marker to decide.lua and peek.lua):
+    sliding_log.check(key, now, limit, window, cost)  reads only; returns a
+      state table { allowed, remaining, reset_at, retry_after, used }
+      describing the dimension as if this request were consumed (when it is
+      allowed) or not (when refused);
+    sliding_log.commit(key, state, now, window, cost, member, margin) writes.
+
+  Standalone (the algorithm lab and the algorithm tests call it directly):
+  KEYS[1]  state               sorted set, member = request id, score = Unix ms
+  ARGV[1]  now                 Unix time, ms
+  ARGV[2]  limit               units per window
+  ARGV[3]  window              ms
+  ARGV[4]  cost                units this request takes (requests: 1)
+  ARGV[5]  member              unique request id
+  ARGV[6]  margin              ms added to the key's PEXPIRE
+  ARGV[7]  "1" to consume when allowed, "0" to only look
+
+  Returns  { allowed (1|0), limit, remaining (units, after this request),
+             resetAt (Unix ms, when the oldest unit leaves the window and
+             frees room; now when nothing is used),
+             retryAfter (ms until this cost fits; 0 when allowed) }
+]]
+
+local sliding_log = {}
+
+function sliding_log.check(key, now, limit, window, cost)
+  -- Members scored at or before now - window are out: exactly one window old is gone.
+  local floor_score = "(" .. string.format("%.0f", now - window)
+  local used = redis.call("ZCOUNT", key, floor_score, "+inf")
+  local s = { allowed = used + cost <= limit, retry_after = 0 }
+  s.used = s.allowed and used + cost or used
+  s.remaining = math.max(limit - s.used, 0)
+  local oldest = redis.call("ZRANGEBYSCORE", key, floor_score, "+inf", "WITHSCORES", "LIMIT", 0, 1)
+  if oldest[2] then
+    s.reset_at = tonumber(oldest[2]) + window
+  elseif s.allowed and cost > 0 then
+    s.reset_at = now + window
+  else
+    s.reset_at = now
+  end
+  if not s.allowed then
+    if cost > limit then
+      s.retry_after = window -- never fits; report one window
+    else
+      -- The unit whose leaving makes room for `cost` more: 0-based index used + cost - limit - 1.
+      local nth = redis.call("ZRANGEBYSCORE", key, floor_score, "+inf", "WITHSCORES", "LIMIT", used + cost - limit - 1, 1)
+      s.retry_after = math.max(tonumber(nth[2]) + window - now, 0)
+    end
+  end
+  return s
+end
+
+function sliding_log.commit(key, s, now, window, cost, member, margin)
+  redis.call("ZREMRANGEBYSCORE", key, "-inf", string.format("%.0f", now - window))
+  if cost == 1 then
+    redis.call("ZADD", key, now, member)
+  else
+    for i = 1, cost do redis.call("ZADD", key, now, member .. ":" .. i) end
+  end
+  redis.call("PEXPIRE", key, window + margin)
+end
+
+--@@standalone (everything below is dropped when the module is composed)
+local key    = KEYS[1]
+local now    = tonumber(ARGV[1])  -- Unix ms
+local limit  = tonumber(ARGV[2])  -- units per window
+local window = tonumber(ARGV[3])  -- ms
+local cost   = tonumber(ARGV[4])  -- units
+local member = ARGV[5]
+local margin = tonumber(ARGV[6])  -- ms
+local commit = ARGV[7] == "1"
+
+local s = sliding_log.check(key, now, limit, window, cost)
+if s.allowed and commit and cost > 0 then sliding_log.commit(key, s, now, window, cost, member, margin) end
+return { s.allowed and 1 or 0, limit, s.remaining, s.reset_at, s.retry_after }

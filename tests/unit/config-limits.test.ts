@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "@/lib/config";
+
+describe("config of the limiter", () => {
+  it("has defaults for the breaker, the stampede lock and the anonymous row", () => {
+    expect(parseConfig({})).toMatchObject({
+      RATE_LIMIT_ALGORITHM: "sliding-log",
+      RATE_LIMIT_TOKENS: 0,
+      FAIL_MODE_BY_TIER: {},
+      BREAKER_THRESHOLD: 5,
+      BREAKER_COOLDOWN_MS: 2000,
+      STAMPEDE_LOCK_MS: 10_000,
+      STAMPEDE_WAIT_MS: 5000,
+    });
+    expect(parseConfig({}).ADMIN_TOKEN).toBeUndefined();
+  });
+
+  it("parses per-tier fail modes and the admin token", () => {
+    const c = parseConfig({ FAIL_MODE_BY_TIER: "enterprise:open, anonymous:closed", ADMIN_TOKEN: "x".repeat(16) });
+    expect(c.FAIL_MODE_BY_TIER).toEqual({ enterprise: "open", anonymous: "closed" });
+    expect(c.ADMIN_TOKEN).toBe("x".repeat(16));
+  });
+
+  it.each([
+    ["FAIL_MODE_BY_TIER", "gold:open"],
+    ["FAIL_MODE_BY_TIER", "free:maybe"],
+    ["RATE_LIMIT_ALGORITHM", "leaky"],
+    ["ADMIN_TOKEN", "short"],
+    ["BREAKER_THRESHOLD", "0"],
+  ])("refuses %s=%s naming the variable", (name, value) => {
+    expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => parseConfig({ [name]: value })).toThrow(name);
+  });
+});
