@@ -46,7 +46,7 @@ const PATTERNS: Pattern[] = [
       { cmd: "HINCRBY fg:{0}:stats requests 1", note: "also allowed / blocked / hits / misses / tokens" },
       { cmd: "HINCRBY fg:{0}:ts:<bucket-ms> req 1 · EXPIRE … 3600", note: "the traffic chart" },
       { cmd: "ZINCRBY fg:{0}:top:<minute> 1 <identity> · EXPIRE … 120", note: "top consumers (and topb: for blocks)" },
-      { cmd: "ZCOUNT fg:{0}:idx:clients <now> +inf", note: "clients with a live window, no KEYS" },
+      { cmd: "PFADD fg:{0}:callers:<bucket-ms> <identity> · PFCOUNT over the last 6 buckets", note: "distinct callers of the last minute in fixed memory, no KEYS" },
     ],
   },
 ];

@@ -4,6 +4,7 @@ import type { Identity } from "@/lib/gateway/identity";
 import { costOf, type Dimension, type Policy } from "@/lib/gateway/policy";
 import {
   BUCKET_TTL_SECONDS,
+  TOP_CAP,
   TOP_TTL_SECONDS,
   WINDOW_EXPIRY_MARGIN_MS,
   bucketStart,
@@ -108,7 +109,7 @@ export async function decideRequest(input: DecideInput): Promise<Decision> {
     keys.bucket(shard, bucketStart(now)),
     keys.top(shard, minute),
     keys.topBlocked(shard, minute),
-    keys.activeIndex(shard),
+    keys.activeCallers(shard, bucketStart(now)),
     keys.events(shard),
     now,
     input.requestId,
@@ -122,6 +123,7 @@ export async function decideRequest(input: DecideInput): Promise<Decision> {
     WINDOW_EXPIRY_MARGIN_MS,
     input.lockTtlMs,
     ...dimensionArgs(policy, input.promptTokens),
+    TOP_CAP,
   );
   const num = (i: number) => Number(reply[i] ?? 0);
   const dimensions: DimensionResult[] = policy.dimensions.map((d, i) => {

@@ -94,6 +94,7 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
   const minute = minuteOf(now);
   const lastBucket = bucketStart(now);
   const chartStarts = Array.from({ length: CHART_BUCKETS }, (_, i) => lastBucket - (CHART_BUCKETS - 1 - i) * BUCKET_MS);
+  const recentStarts = Array.from({ length: 60_000 / BUCKET_MS }, (_, i) => lastBucket - i * BUCKET_MS);
   const hourStarts = Array.from({ length: BUCKET_TTL_SECONDS * 1000 / BUCKET_MS }, (_, i) => lastBucket - i * BUCKET_MS);
 
   let client;
@@ -112,13 +113,16 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
       pipeline.zrevrange(keys.top(s, minute), 0, TOP_FETCH - 1, "WITHSCORES");
       pipeline.zrevrange(keys.top(s, minute - 1), 0, TOP_FETCH - 1, "WITHSCORES");
       pipeline.xrevrange(keys.events(s), "+", "-", "COUNT", ACTIVITY_N);
-      pipeline.zcount(keys.activeIndex(s), now, "+inf");
+      // Distinct callers of the last minute: one HyperLogLog per 10 s bucket, merged by PFCOUNT.
+      pipeline.pfcount(...recentStarts.map((t) => keys.activeCallers(s, t)));
       pipeline.zcount(keys.cacheIndex(s), now, "+inf");
       pipeline.xlen(keys.events(s));
-      // Counter keys alive: the totals hash, an hour of buckets, four minute sets.
+      // Counter keys alive: the totals hash, an hour of buckets, four minute sets,
+      // two minutes of caller HyperLogLogs.
       pipeline.exists(
         keys.totals(s),
         ...hourStarts.map((t) => keys.bucket(s, t)),
+        ...hourStarts.slice(0, 12).map((t) => keys.activeCallers(s, t)),
         keys.top(s, minute),
         keys.top(s, minute - 1),
         keys.topBlocked(s, minute),

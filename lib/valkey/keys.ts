@@ -15,6 +15,8 @@ export const BUCKET_TTL_SECONDS = 3600;
 export const CHART_BUCKETS = 60;
 /** Per-minute top-consumer sets live this long, s (this minute and the last). */
 export const TOP_TTL_SECONDS = 120;
+/** Members kept per top-consumer set: bounded memory under any number of callers (Space-Saving). */
+export const TOP_CAP = 1000;
 /** Slack added to a window's PEXPIRE so a key never dies while still needed, ms. */
 export const WINDOW_EXPIRY_MARGIN_MS = 1000;
 
@@ -58,7 +60,8 @@ export interface KeySpace {
   bucket(shard: number, bucketStartMs: number): string;
   top(shard: number, minute: number): string;
   topBlocked(shard: number, minute: number): string;
-  activeIndex(shard: number): string;
+  /** HyperLogLog of the callers seen in one time bucket. */
+  activeCallers(shard: number, bucketStartMs: number): string;
   cacheIndex(shard: number): string;
   /** Every key prefix the app owns, for the key-distribution panel and tests. */
   kinds: { rateLimit: string; cache: string };
@@ -80,7 +83,7 @@ export function createKeySpace(prefix: string): KeySpace {
     bucket: (shard, start) => `${tag(shard)}:ts:${start}`,
     top: (shard, minute) => `${tag(shard)}:top:${minute}`,
     topBlocked: (shard, minute) => `${tag(shard)}:topb:${minute}`,
-    activeIndex: (shard) => `${tag(shard)}:idx:clients`,
+    activeCallers: (shard, start) => `${tag(shard)}:callers:${start}`,
     cacheIndex: (shard) => `${tag(shard)}:idx:cache`,
     kinds: { rateLimit: ":rl:", cache: `${prefix}cache:` },
   };

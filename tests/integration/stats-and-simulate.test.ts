@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { simulateResponseSchema, simulateStreamLineSchema, statsSchema, type Stats } from "@/lib/schemas";
+import { TOP_CAP } from "@/lib/valkey/keys";
 import { generateRequest, jsonRequest, keysUnder, loadApp, type LoadedApp } from "../support/app";
 
 let app: LoadedApp;
@@ -80,15 +81,19 @@ describe("GET /api/stats", () => {
   it("leaves no key without a TTL except the bounded ones", async () => {
     const keys = await keysUnder(app.inspect, app.prefix);
     expect(keys.length).toBeGreaterThan(5);
-    const bounded = new Set(["stats", "events", "idx:clients", "idx:cache"].map((k) => `${app.prefix}{0}:${k}`));
+    const bounded = new Set(["stats", "events", "idx:cache"].map((k) => `${app.prefix}{0}:${k}`));
     for (const key of keys) {
       const ttl = await app.inspect.pttl(key);
       if (bounded.has(key)) continue;
       expect(ttl, `${key} has no expiry`).toBeGreaterThan(0);
     }
-    // The index sets are trimmed as written: no member is already expired.
+    // The cache index is trimmed as written: no member is already expired.
     const now = Date.now();
-    expect(await app.inspect.zcount(`${app.prefix}{0}:idx:clients`, "-inf", now - 5000)).toBe(0);
+    expect(await app.inspect.zcount(`${app.prefix}{0}:idx:cache`, "-inf", now - 5000)).toBe(0);
+    // Active callers are counted in per-bucket HyperLogLogs: fixed size, expiring.
+    const callers = keys.filter((k) => k.includes(":callers:"));
+    expect(callers.length).toBeGreaterThan(0);
+    for (const key of callers) expect(await app.inspect.type(key)).toBe("string");
   });
 });
 
@@ -147,5 +152,32 @@ describe("POST /api/simulate", () => {
     const body = (await res.json()) as { code: string; error: string };
     expect(body.code).toBe("invalid_body");
     expect(body.error).toContain("count");
+  });
+});
+
+describe("top consumers under many callers", () => {
+  it("keeps each per-minute set at TOP_CAP members and still ranks a late heavy hitter first", async () => {
+    const own = await loadApp({ RATE_LIMIT_MAX: "1000" });
+    try {
+      let clock = Math.floor(Date.now() / 60_000) * 60_000 + 1000; // early in a minute, fixed
+      own.deps.now = () => clock;
+      const crowd = TOP_CAP + 500;
+      for (let start = 0; start < crowd; start += 100) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, j) => own.generate.POST(generateRequest("crowd", { ip: `198.18.${(start + j) >> 8}.${(start + j) & 255}` }))),
+        );
+      }
+      clock += 1000;
+      for (let i = 0; i < 30; i++) await own.generate.POST(generateRequest("heavy", { ip: "203.0.113.200" }));
+      const minute = Math.floor(clock / 60_000);
+      expect(await own.inspect.zcard(`${own.prefix}{0}:top:${minute}`)).toBe(TOP_CAP);
+      const s = statsSchema.parse(await (await own.stats.GET()).json());
+      expect(s.rateLimit.topConsumers[0]).toMatchObject({ identity: "ip:203.0.113.200" });
+      // Space-Saving may overestimate by the evicted minimum (here 1), never underestimate.
+      expect(s.rateLimit.topConsumers[0]!.requests).toBeGreaterThanOrEqual(30);
+      expect(s.rateLimit.topConsumers[0]!.requests).toBeLessThanOrEqual(31);
+    } finally {
+      await own.close();
+    }
   });
 });

@@ -27,7 +27,7 @@
   KEYS[7]  time bucket         hash of per-bucket counters
   KEYS[8]  top consumers       sorted set, requests per identity this minute
   KEYS[9]  top blocked         sorted set, blocked requests per identity this minute
-  KEYS[10] active index        sorted set, member = identity, score = activity expiry (Unix ms)
+  KEYS[10] active callers       HyperLogLog of the identities seen in this time bucket
   KEYS[11] events              stream, capped at ARGV[8] entries
 
   ARGV[1]  now                 Unix time, ms (from the caller, so tests can fix the clock)
@@ -44,6 +44,7 @@
   ARGV[12..16] dimension 1     algorithm, limit (units), window (ms), cost (units), policy name
   ARGV[17..21] dimension 2     same; algorithm "" when the plan has no such dimension
   ARGV[22..26] dimension 3     same
+  ARGV[27] top cap             members kept per top-consumer set (Space-Saving bound)
 
   Returns  { allowed (1|0), refused dimension (1-3, 0 when allowed),
              lock (0 none, 1 this request owns the generation, 2 another
@@ -62,7 +63,7 @@ local totals_key  = KEYS[6]
 local bucket_key  = KEYS[7]
 local top_key     = KEYS[8]
 local topb_key    = KEYS[9]
-local active_key  = KEYS[10]
+local active_key  = KEYS[10]  -- HyperLogLog, one per 10 s bucket
 local events_key  = KEYS[11]
 
 local now         = tonumber(ARGV[1])   -- Unix ms
@@ -91,6 +92,7 @@ local d3_limit    = tonumber(ARGV[23])  -- units per window
 local d3_window   = tonumber(ARGV[24])  -- ms
 local d3_cost     = tonumber(ARGV[25])  -- units
 local d3_name     = ARGV[26]
+local top_cap     = tonumber(ARGV[27])  -- members
 
 local ALGORITHMS = {
   ["sliding-log"] = sliding_log,
@@ -104,6 +106,22 @@ local dims = {
   { key = d2_key, algo = d2_algo, limit = d2_limit, window = d2_window, cost = d2_cost, name = d2_name },
   { key = d3_key, algo = d3_algo, limit = d3_limit, window = d3_window, cost = d3_cost, name = d3_name },
 }
+
+-- Space-Saving (Metwally et al. 2005) keeps a top-consumer set at most top_cap
+-- members however many distinct callers arrive: a newcomer to a full set
+-- takes the place of the current minimum and inherits its count + 1. Every
+-- caller with more than total/top_cap requests is guaranteed to be in the set,
+-- and a count is overestimated by at most the evicted minimum.
+local function bump_top(key, member)
+  if redis.call("ZSCORE", key, member) or redis.call("ZCARD", key) < top_cap then
+    redis.call("ZINCRBY", key, 1, member)
+  else
+    local lowest = redis.call("ZRANGE", key, 0, 0, "WITHSCORES")
+    redis.call("ZREM", key, lowest[1])
+    redis.call("ZADD", key, tonumber(lowest[2]) + 1, member)
+  end
+  redis.call("EXPIRE", key, top_ttl)
+end
 
 -- 1. Check every dimension without writing; the one with the longest wait is "the" refusal.
 local allowed = true
@@ -156,7 +174,7 @@ if allowed and use_cache then
   end
 end
 
--- 4. Counters: totals, this time bucket, this minute's consumers, the active index.
+-- 4. Counters: totals, this time bucket, this minute's consumers, the active callers.
 --    A coalesced request counts as a hit (and as coalesced): it costs no generation.
 --    store.lua moves it to the misses if its wait runs out and it generates after all.
 local coalesced = lock == 2
@@ -181,14 +199,15 @@ else
   redis.call("HINCRBY", totals_key, "blocked", 1)
   redis.call("HINCRBY", totals_key, "blocked:" .. dims[refused].name, 1)
   redis.call("HINCRBY", bucket_key, "blk", 1)
-  redis.call("ZINCRBY", topb_key, 1, identity)
-  redis.call("EXPIRE", topb_key, top_ttl)
+  bump_top(topb_key, identity)
 end
 redis.call("EXPIRE", bucket_key, bucket_ttl)
-redis.call("ZINCRBY", top_key, 1, identity)
-redis.call("EXPIRE", top_key, top_ttl)
-redis.call("ZADD", active_key, now + d1_window, identity)
-redis.call("ZREMRANGEBYSCORE", active_key, "-inf", now)
+bump_top(top_key, identity)
+-- Distinct callers per bucket in a HyperLogLog: at most 12 KB however many
+-- callers arrive, and gone with the bucket (a sorted set indexed by expiry
+-- grows with the callers and keeps its hash table after being trimmed).
+redis.call("PFADD", active_key, identity)
+redis.call("EXPIRE", active_key, top_ttl)
 
 -- 5. The event, for outcomes that end here (a miss is logged by store.lua).
 --    It names the refusing policy, and shows that dimension's numbers.
