@@ -1,5 +1,6 @@
 import { connection } from "next/server";
 import { ActivityFeed } from "@/components/activity-feed";
+import { AlgorithmLab } from "@/components/algorithm-lab";
 import { CommandsExplainer } from "@/components/commands-explainer";
 import { ConnectionBadge, OutageBanner } from "@/components/connection-badge";
 import { HitRatioChart } from "@/components/hit-ratio-chart";
@@ -61,6 +62,8 @@ export default async function DashboardPage() {
         <ActivityFeed className="lg:col-span-2" />
         <TryItPanel />
       </div>
+
+      <AlgorithmLab />
 
       <div className="grid gap-4 lg:grid-cols-3">
         <KeyDistribution />

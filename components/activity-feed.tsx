@@ -15,9 +15,18 @@ const TYPE_LOOK = {
 
 function Detail({ event, now }: { event: ActivityEvent; now: number }) {
   const rows: [string, string][] = [
-    ["Decision", event.type === "blocked" ? "Refused: the window was full (429)" : event.type === "hit" ? "Admitted, answered from the cache" : "Admitted, answered by the model, then cached"],
-    ["Policy", `${event.tier}: ${event.limit} requests per window`],
-    ["Window", `${event.inWindow} of ${event.limit} used · ${event.remaining} left`],
+    [
+      "Decision",
+      event.type === "blocked"
+        ? `Refused (429) by the ${event.policy} limit`
+        : event.type === "hit"
+          ? event.coalesced
+            ? "Admitted; waited for an identical prompt already being generated, then shared its answer"
+            : "Admitted, answered from the cache"
+          : "Admitted, answered by the model, then cached",
+    ],
+    ["Plan", event.tier],
+    ["Limit", `${event.policy}: ${event.inWindow} of ${event.limit} used · ${event.remaining} left`],
     ["Frees up", `${formatClock(event.resetAt)} (${formatIn(event.resetAt, now)})`],
     ["Cache key", event.cacheKey ? `fg:cache:{${event.cacheKey}…}` : "—"],
   ];

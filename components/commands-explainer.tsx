@@ -12,13 +12,13 @@ interface Pattern {
 
 const PATTERNS: Pattern[] = [
   {
-    title: "Sliding-window rate limit (sorted set)",
-    why: "One member per admitted request, scored by its time in ms. The window is exact: no burst at a boundary, and the whole check runs inside one Lua script, so 1,000 concurrent requests cannot both take the last slot.",
+    title: "Rate limits: every limit of the plan, all or nothing",
+    why: "decide.lua checks each limit of the caller's plan (requests per minute, tokens per minute, a daily quota), each with its own algorithm, and consumes them only if all admit the request: a request refused by its token limit takes nothing from its request limit. The default request limit is an exact sliding-window log in a sorted set; the whole check runs inside one Lua script, so 1,000 concurrent requests cannot both take the last slot.",
     commands: [
-      { cmd: "ZREMRANGEBYSCORE fg:{0}:rl:ip:203.0.113.7 -inf <now − window>", note: "drop requests that left the window" },
-      { cmd: "ZCARD fg:{0}:rl:ip:203.0.113.7", note: "how many are still in it" },
-      { cmd: "ZADD fg:{0}:rl:ip:203.0.113.7 <now> <request-id>", note: "only if under the limit" },
-      { cmd: "PEXPIRE fg:{0}:rl:ip:203.0.113.7 <window + 1000>", note: "an idle client's window disappears" },
+      { cmd: "ZCOUNT fg:{0}:rl:ip:203.0.113.7 (<now − window> +inf", note: "sliding log: requests still in the window" },
+      { cmd: "HMGET fg:{0}:rl:tokens.token-bucket:key:3c9e… lvl ts", note: "token bucket for tokens per minute: level and last refill" },
+      { cmd: "HMGET fg:{0}:rl:daily.fixed-window:key:3c9e… w n", note: "fixed window for the daily quota: window index and count" },
+      { cmd: "ZADD fg:{0}:rl:ip:203.0.113.7 <now> <request-id> · PEXPIRE … <window + 1000>", note: "only when every limit admits: commit all" },
       { cmd: "ZRANGE fg:{0}:rl:ip:203.0.113.7 0 0 WITHSCORES", note: "oldest entry → reset time and Retry-After" },
     ],
   },
@@ -27,6 +27,7 @@ const PATTERNS: Pattern[] = [
     why: "The key is the SHA-256 of the model and the normalized prompt (Unicode NFKC, lower case, whitespace collapsed). A hit is read in the same script as the rate limit: one round trip. A miss is stored after the model answers: a second one.",
     commands: [
       { cmd: "GET fg:cache:{<sha256>}", note: "inside decide.lua, for admitted requests only" },
+      { cmd: "SET fg:lock:{<sha256>} <request-id> NX PX 10000", note: "on a miss: one caller generates, identical prompts wait for its answer" },
       { cmd: "SET fg:cache:{<sha256>} <json> EX 3600", note: "store.lua, after a miss" },
       { cmd: "ZADD fg:{0}:idx:cache <expiry-ms> <sha256>", note: "index scored by expiry: cached prompts = ZCOUNT now +inf" },
     ],
@@ -45,7 +46,7 @@ const PATTERNS: Pattern[] = [
     commands: [
       { cmd: "HINCRBY fg:{0}:stats requests 1", note: "also allowed / blocked / hits / misses / tokens" },
       { cmd: "HINCRBY fg:{0}:ts:<bucket-ms> req 1 · EXPIRE … 3600", note: "the traffic chart" },
-      { cmd: "ZINCRBY fg:{0}:top:<minute> 1 <identity> · EXPIRE … 120", note: "top consumers (and topb: for blocks)" },
+      { cmd: "ZINCRBY fg:{0}:top:<minute> 1 <identity> · EXPIRE … 120", note: "top consumers (and topb: for blocks), at most 1,000 members (Space-Saving)" },
       { cmd: "PFADD fg:{0}:callers:<bucket-ms> <identity> · PFCOUNT over the last 6 buckets", note: "distinct callers of the last minute in fixed memory, no KEYS" },
     ],
   },

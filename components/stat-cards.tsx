@@ -94,7 +94,7 @@ export function StatCards() {
         tone="amber"
         label="Cached prompts"
         value={s ? formatCount(s.cache.cachedKeys) : ""}
-        detail={s ? `${formatCount(s.rateLimit.totalKeys)} ${s.rateLimit.totalKeys === 1 ? "client" : "clients"} with a live window` : ""}
+        detail={s ? `${formatCount(s.rateLimit.totalKeys)} ${s.rateLimit.totalKeys === 1 ? "caller" : "callers"} in the last minute` : ""}
         loading={loading}
         stale={stale}
       />

@@ -183,6 +183,10 @@ export const activityEventSchema = z.object({
   type: eventTypeSchema,
   identity: z.string(),
   tier: z.string(),
+  /** The limit the numbers below belong to: the refusing one for a blocked request, else the request limit. */
+  policy: z.string(),
+  /** A hit that waited for another request's generation of the same prompt (stampede protection). */
+  coalesced: z.boolean(),
   /** Unix ms. */
   timestamp: z.number(),
   /** Requests in the caller's window after this decision. */
@@ -258,7 +262,7 @@ export const statsSchema = z.object({
   timestamp: z.string(),
   error: z.string().optional(),
   rateLimit: z.object({
-    /** Identities with a live window (TokenFlow: rate-limit keys). */
+    /** Distinct callers in the last minute, from per-bucket HyperLogLogs (TokenFlow: rate-limit keys). */
     totalKeys: z.number(),
     topConsumers: z.array(topConsumerSchema),
     blockedRequests: z.number(),

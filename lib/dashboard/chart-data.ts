@@ -78,7 +78,7 @@ export interface Slice {
 }
 
 const SLICE_LABELS: Record<keyof Stats["keyDistribution"], string> = {
-  rateLimit: "Rate-limit windows",
+  rateLimit: "Callers, last minute",
   cache: "Cached prompts",
   stream: "Event stream",
   counters: "Counters & buckets",

@@ -83,6 +83,8 @@ export function toActivityEvent(entry: unknown): ActivityEvent | null {
     type,
     identity: fields.who ?? "",
     tier: fields.tier ?? "",
+    policy: fields.policy ?? fields.tier ?? "",
+    coalesced: fields.co === "1",
     timestamp: toNumber(fields.ts) || toNumber(id.split("-")[0]),
     inWindow: toNumber(fields.n),
     limit: toNumber(fields.limit),

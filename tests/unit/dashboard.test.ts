@@ -35,7 +35,7 @@ describe("chart data", () => {
 
   it("labels key kinds", () => {
     expect(toKeySlices({ rateLimit: 2, cache: 3, stream: 1, counters: 4 }).map((s) => [s.label, s.value])).toEqual([
-      ["Rate-limit windows", 2],
+      ["Callers, last minute", 2],
       ["Cached prompts", 3],
       ["Event stream", 1],
       ["Counters & buckets", 4],

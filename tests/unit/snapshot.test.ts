@@ -29,7 +29,10 @@ describe("stats helpers", () => {
 
   it("parses stream entries and drops damaged ones", () => {
     const entry = ["1700000000000-0", ["type", "hit", "id", "r1", "who", "ip:1.2.3.4", "tier", "anonymous", "n", "3", "limit", "10", "rem", "7", "reset", "1700000060000", "ck", "abc", "tok", "42", "saved_ms", "700", "ts", "1700000000000"]];
-    expect(toActivityEvent(entry)).toMatchObject({ type: "hit", identity: "ip:1.2.3.4", tokens: 42, savedMs: 700, remaining: 7 });
+    expect(toActivityEvent(entry)).toMatchObject({ type: "hit", identity: "ip:1.2.3.4", tokens: 42, savedMs: 700, remaining: 7, policy: "anonymous", coalesced: false });
+    const refused = ["1-1", ["type", "blocked", "policy", "free-tokens", "co", "0", "tier", "free"]];
+    expect(toActivityEvent(refused)).toMatchObject({ policy: "free-tokens", tier: "free" });
+    expect(toActivityEvent(["1-2", ["type", "hit", "co", "1"]])).toMatchObject({ coalesced: true });
     expect(toActivityEvent(["1-0", ["type", "bogus"]])).toBeNull();
     expect(toActivityEvent("junk")).toBeNull();
     const a = toActivityEvent(entry)!;
