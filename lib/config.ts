@@ -111,6 +111,8 @@ export const envSchema = z.object({
   SIMULATE_MAX_CONCURRENCY: int(1, 200).default(50),
   /** Simulator runs allowed at once in one app instance; more get a 429. */
   SIMULATE_MAX_RUNS: int(1, 20).default(2),
+  /** Simulator runs one caller may start per minute (sliding log in Valkey, shared by instances). */
+  SIMULATE_RUNS_PER_MINUTE: int(1, 10_000).default(20),
   PRICE_PER_1K_TOKENS: z.coerce.number().min(0).max(1000).default(0.01),
   LOG_VALKEY_ERRORS: booleanish.default(true),
 });

@@ -16,8 +16,10 @@ export function jsonResponse(body: unknown, init: { status?: number; headers?: R
 
 export function errorResponse(error: unknown, headers: Record<string, string> = {}): Response {
   if (isGatewayError(error)) {
-    // A 503 is temporary by nature: tell clients when to come back.
-    const extra: Record<string, string> = error.status === 503 ? { "Retry-After": "1" } : {};
+    // A 503 is temporary by nature, and a refusal with a known wait says when: tell clients when to come back.
+    const wait = error.details.retryAfterSeconds;
+    const extra: Record<string, string> =
+      typeof wait === "number" ? { "Retry-After": String(wait) } : error.status === 503 ? { "Retry-After": "1" } : {};
     return jsonResponse(
       { error: error.message, code: error.code, ...error.details },
       { status: error.status, headers: { ...extra, ...headers } },

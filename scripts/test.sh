@@ -31,6 +31,15 @@ run_step() { # TITLE COMMAND...
 
 run_step "typecheck" npx tsc --noEmit
 run_step "unit + integration tests" npx vitest run
-run_step "production build" npx next build
-run_step "end-to-end tests" npx playwright test
+# The build and the e2e server get secrets they must never leak: an admin token
+# and an extra API key. tests/e2e/secrets.spec.ts searches the browser bundle
+# and the served page for both.
+secret() { node -e 'process.stdout.write(require("node:crypto").randomBytes(12).toString("hex"))'; }
+E2E_ENV=(
+  "FLOWGATE_E2E_SECRET_KEY=sk-e2e-$(secret)"
+  "ADMIN_TOKEN=admin-e2e-$(secret)"
+)
+E2E_ENV+=("API_KEYS=demo-free-key:free,demo-pro-key:pro,demo-enterprise-key:enterprise,${E2E_ENV[0]#*=}:pro")
+run_step "production build" env "${E2E_ENV[@]}" npx next build
+run_step "end-to-end tests" env "${E2E_ENV[@]}" npx playwright test
 fg_log "all $total steps succeeded"

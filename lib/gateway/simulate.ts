@@ -4,6 +4,7 @@ import type { Identity } from "@/lib/gateway/identity";
 import { runGateway } from "@/lib/gateway/pipeline";
 import type { SimulateRequest, SimulateResult, SimulateSummary } from "@/lib/schemas";
 import { TIER_NAMES, type TierName } from "@/lib/tiers";
+import { WINDOW_EXPIRY_MARGIN_MS, shardOf } from "@/lib/valkey/keys";
 
 /**
  * The one-click load simulator: a bounded burst through the same gateway path
@@ -51,6 +52,33 @@ export function summarize(results: SimulateResult[], durationMs: number): Simula
     failed: count("failed"),
     durationMs: Math.round(durationMs),
   };
+}
+
+export interface SimulatorQuota {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** ms until another run may start; 0 when allowed. */
+  retryAfterMs: number;
+}
+
+/**
+ * One caller's simulator runs per minute, counted in an exact sliding log
+ * (the standalone sliding-log script): each run is up to 2,000 requests, so
+ * the button must not become a way to flood Valkey. Null when Valkey cannot
+ * be asked: the run itself then meets the gateway's FAIL_MODE.
+ */
+export async function takeSimulatorRun(input: { deps: GatewayDeps; caller: Identity; requestId: string }): Promise<SimulatorQuota | null> {
+  const { deps, caller } = input;
+  const limit = deps.config.SIMULATE_RUNS_PER_MINUTE;
+  try {
+    const client = await deps.valkey();
+    const key = deps.keys.simulatorRuns(shardOf(caller.id, deps.config.VALKEY_SHARDS), caller.id);
+    const [allowed, , remaining, , retryAfterMs] = await client.fgSlidingLog(key, deps.now(), limit, 60_000, 1, input.requestId, WINDOW_EXPIRY_MARGIN_MS, "1");
+    return { allowed: allowed === 1, limit, remaining, retryAfterMs };
+  } catch {
+    return null;
+  }
 }
 
 export interface SimulationInput {

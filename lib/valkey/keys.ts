@@ -53,6 +53,8 @@ export interface KeySpace {
   cache(sha256Hex: string): string;
   /** The generation lock of a prompt: same hash tag as its cache entry. */
   lock(sha256Hex: string): string;
+  /** Sliding log of one caller's simulator runs. */
+  simulatorRuns(shard: number, identity: string): string;
   /** The algorithm lab's state for one run and algorithm (its own slot). */
   lab(runId: string, algorithm: Algorithm): string;
   events(shard: number): string;
@@ -77,6 +79,7 @@ export function createKeySpace(prefix: string): KeySpace {
         : `${tag(shard)}:rl:${dimension}.${algorithm}:${identity}`,
     cache: (sha) => `${prefix}cache:{${sha}}`,
     lock: (sha) => `${prefix}lock:{${sha}}`,
+    simulatorRuns: (shard, identity) => `${tag(shard)}:sim-runs:${identity}`,
     lab: (runId, algorithm) => `${prefix}lab:{${runId}}:${algorithm}`,
     events: (shard) => `${tag(shard)}:events`,
     totals: (shard) => `${tag(shard)}:stats`,

@@ -73,3 +73,26 @@ describe("the simulator is itself limited", () => {
     expect(body.summary.total).toBe(30);
   });
 });
+
+describe("the simulator is limited per caller", () => {
+  it("lets one caller start SIMULATE_RUNS_PER_MINUTE runs a minute, across instances, then answers 429 with Retry-After", async () => {
+    await app.close();
+    app = await loadApp({ SIMULATE_RUNS_PER_MINUTE: "3" });
+    const ask = (ip: string) => app.simulate.POST(jsonRequest("/api/simulate", { count: 1 }, { ip }));
+    expect((await ask("203.0.113.90")).status).toBe(200);
+    expect((await ask("203.0.113.90")).status).toBe(200);
+    // A second app instance on the same Valkey shares the count.
+    const other = await loadApp({ SIMULATE_RUNS_PER_MINUTE: "3", VALKEY_PREFIX: app.prefix });
+    const third = await other.simulate.POST(jsonRequest("/api/simulate", { count: 1 }, { ip: "203.0.113.90" }));
+    await other.close();
+    expect(third.status).toBe(200);
+    app = await loadApp({ SIMULATE_RUNS_PER_MINUTE: "3", VALKEY_PREFIX: app.prefix });
+    const refused = await ask("203.0.113.90");
+    expect(refused.status).toBe(429);
+    const body = (await refused.json()) as { code: string; retryAfterSeconds: number; policy: string };
+    expect(body).toMatchObject({ code: "rate_limited", policy: "simulator" });
+    expect(Number(refused.headers.get("retry-after"))).toBe(body.retryAfterSeconds);
+    // Another caller is not affected.
+    expect((await ask("203.0.113.91")).status).toBe(200);
+  });
+});

@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { getConfig } from "@/lib/config";
 import { GatewayError } from "@/lib/errors";
 import { getGatewayDeps } from "@/lib/gateway/deps";
-import { runSimulation } from "@/lib/gateway/simulate";
+import { resolveIdentity } from "@/lib/gateway/identity";
+import { runSimulation, takeSimulatorRun } from "@/lib/gateway/simulate";
 import { errorResponse, jsonResponse, methodNotAllowed, parseJsonBody } from "@/lib/http";
 import { simulateRequestSchema, type SimulateStreamLine } from "@/lib/schemas";
 
@@ -18,6 +20,7 @@ let runsInFlight = 0;
 export async function POST(request: Request): Promise<Response> {
   try {
     const config = getConfig();
+    const caller = resolveIdentity(request.headers, { apiKeys: config.API_KEYS, trustProxy: config.TRUST_PROXY });
     const body = await parseJsonBody(request, simulateRequestSchema, { maxBytes: config.MAX_BODY_BYTES, allowEmpty: true });
     // The simulator must not become a way to flood Valkey: few runs at once,
     // each with bounded count and concurrency.
@@ -33,6 +36,15 @@ export async function POST(request: Request): Promise<Response> {
       concurrency: Math.min(body.concurrency, config.SIMULATE_MAX_CONCURRENCY),
     };
     const deps = getGatewayDeps();
+    const quota = await takeSimulatorRun({ deps, caller, requestId: randomUUID() });
+    if (quota && !quota.allowed) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(quota.retryAfterMs / 1000));
+      throw new GatewayError(
+        "rate_limited",
+        `${caller.id} has started ${quota.limit} simulator runs in the last minute; try again in ${retryAfterSeconds} s.`,
+        { retryAfterSeconds, retryAfter: new Date(deps.now() + retryAfterSeconds * 1000).toISOString(), policy: "simulator", limit: quota.limit },
+      );
+    }
 
     if (!(request.headers.get("accept") ?? "").includes("application/x-ndjson")) {
       runsInFlight += 1;
