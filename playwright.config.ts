@@ -7,7 +7,7 @@ const port = Number(process.env.E2E_PORT ?? 3100);
  * Chromium; Playwright's own browser download is not used.
  */
 export default defineConfig({
-  testDir: "tests/e2e",
+  testDir: "tests",
   outputDir: "test-results/e2e",
   fullyParallel: false,
   workers: 1,
@@ -32,7 +32,11 @@ export default defineConfig({
       ],
     },
   },
-  projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],
+  projects: [
+    { name: "chromium", testDir: "tests/e2e", use: { ...devices["Desktop Chrome"], channel: undefined } },
+    // Valkey killed, restarted and hung under load (npm run test:faults runs only these).
+    { name: "faults", testDir: "tests/faults" },
+  ],
   webServer: {
     command: "node scripts/e2e-server.mjs",
     url: `http://127.0.0.1:${port}/api/stats`,

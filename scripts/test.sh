@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`: provision, then typecheck, unit + integration tests, build, e2e.
+# `npm test`: provision, then typecheck, unit + integration tests, build, e2e
+# (which includes the fault suite). `npm run test:faults` (--faults): provision,
+# build, and only the fault suite.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib/provision.sh
@@ -29,8 +31,16 @@ run_step() { # TITLE COMMAND...
   fi
 }
 
-run_step "typecheck" npx tsc --noEmit
-run_step "unit + integration tests" npx vitest run
+only_faults=false
+if [[ "${1:-}" == "--faults" ]]; then
+  only_faults=true
+  total=2
+fi
+
+if ! $only_faults; then
+  run_step "typecheck" npx tsc --noEmit
+  run_step "unit + integration tests" npx vitest run
+fi
 # The build and the e2e server get secrets they must never leak: an admin token
 # and an extra API key. tests/e2e/secrets.spec.ts searches the browser bundle
 # and the served page for both.
@@ -41,5 +51,9 @@ E2E_ENV=(
 )
 E2E_ENV+=("API_KEYS=demo-free-key:free,demo-pro-key:pro,demo-enterprise-key:enterprise,${E2E_ENV[0]#*=}:pro")
 run_step "production build" env "${E2E_ENV[@]}" npx next build
-run_step "end-to-end tests" env "${E2E_ENV[@]}" npx playwright test
+if $only_faults; then
+  run_step "fault suite" env "${E2E_ENV[@]}" npx playwright test --project faults
+else
+  run_step "end-to-end tests and fault suite" env "${E2E_ENV[@]}" npx playwright test
+fi
 fg_log "all $total steps succeeded"
