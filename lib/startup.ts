@@ -1,7 +1,14 @@
 import "server-only";
 import { ConfigError, getConfig } from "@/lib/config";
+import { getValkey } from "@/lib/valkey/client";
 
-/** Parse the configuration now, so a bad value stops start-up with a message naming the variable. */
+/**
+ * At server start: parse the configuration, so a bad value stops start-up
+ * with a message naming the variable; then open the Valkey connection, so a
+ * wrong password or an unreachable server is reported in the start-up log
+ * rather than on the first request. (Valkey being down does not stop the
+ * server: requests follow FAIL_MODE and everything recovers when it returns.)
+ */
 export function checkConfigOrExit(): void {
   try {
     getConfig();
@@ -12,4 +19,11 @@ export function checkConfigOrExit(): void {
     }
     throw error;
   }
+  const client = getValkey();
+  client.once("ready", () => console.log(`[flowgate] connected to Valkey at ${redacted(getConfig().VALKEY_URL)}`));
+}
+
+/** The URL without its password, for logs. */
+export function redacted(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
 }

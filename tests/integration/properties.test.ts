@@ -110,3 +110,41 @@ describe("property: /api/simulate never fails on input", () => {
     );
   });
 });
+
+describe("property: the admin routes never fail on input", () => {
+  it("answer every random identity and token with 200/401/403/404, never a 5xx", async () => {
+    const token = "admin-token-for-property-tests";
+    const admin = await loadApp({ ADMIN_TOKEN: token, RATE_LIMIT_MAX: "1000000" });
+    const route = await import("@/app/api/limits/[identity]/route");
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc.string({ maxLength: 60 }),
+            fc.constantFrom("ip:1.2.3.4", "key:0123456789ab", "sim:pro:1", "%", "%E0%A4%A", "ip:%zz", "key:" + "f".repeat(500), "../../etc", ""),
+            fc.string({ unit: "grapheme", maxLength: 30 }),
+          ),
+          fc.oneof(fc.constant(`Bearer ${token}`), fc.constant(""), fc.constant("Bearer wrong"), headerValue),
+          fc.constantFrom("GET", "DELETE"),
+          async (identity, authorization, method) => {
+            const headers = new Headers();
+            try {
+              if (authorization) headers.set("authorization", authorization);
+            } catch {
+              return;
+            }
+            const request = new Request(`http://localhost/api/limits/x`, { method, headers });
+            const context = { params: Promise.resolve({ identity }) };
+            const res = method === "GET" ? await route.GET(request, context) : await route.DELETE(request, context);
+            expect([200, 401, 403, 404]).toContain(res.status);
+            const body = await res.json();
+            if (res.status >= 400) errorBodySchema.parse(body);
+          },
+        ),
+        { numRuns: 150 },
+      );
+    } finally {
+      await admin.close();
+    }
+  });
+});

@@ -47,3 +47,12 @@ describe("config", () => {
     expect(parseConfig({ RATE_LIMIT_MAX: "" }).RATE_LIMIT_MAX).toBe(10);
   });
 });
+
+describe("start-up log", () => {
+  it("never prints the Valkey password", async () => {
+    const { redacted } = await import("@/lib/startup");
+    expect(redacted("redis://:s3cret@127.0.0.1:6380")).toBe("redis://:***@127.0.0.1:6380");
+    expect(redacted("rediss://user:p%40ss@host:6379/0")).toBe("rediss://user:***@host:6379/0");
+    expect(redacted("redis://127.0.0.1:6380")).toBe("redis://127.0.0.1:6380");
+  });
+});

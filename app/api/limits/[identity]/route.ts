@@ -18,10 +18,19 @@ export const dynamic = "force-dynamic";
 
 type Context = { params: Promise<{ identity: string }> };
 
+/** Next.js may hand the segment over still percent-encoded; a malformed escape is kept as typed (then 404). */
+function decodeLabel(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
 async function resolve(request: Request, context: Context) {
   const deps = getGatewayDeps();
   requireAdmin(request.headers, deps.config);
-  const label = decodeURIComponent((await context.params).identity);
+  const label = decodeLabel((await context.params).identity);
   const identity = parseIdentityLabel(label, deps.config.API_KEYS);
   if (!identity) {
     throw new GatewayError(
