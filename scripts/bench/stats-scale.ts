@@ -48,6 +48,8 @@ export interface StatsPhase {
   latency: LatencySummary;
   /** Its empty twin's, measured in alternation with it. */
   emptyLatency: LatencySummary;
+  /** Valkey CPU per /api/stats on the filled server, µs (INFO commandstats, all commands). */
+  serverMicros: number;
 }
 
 export interface StatsResult {
@@ -132,6 +134,7 @@ export async function measureStatsAtScale(
     }
     const filled: number[] = [];
     const empty: number[] = [];
+    await redis.config("RESETSTAT");
     for (let i = 0; i < opts.requests; i++) {
       if (i % 2 === 0) {
         filled.push(await timed(apps.filled));
@@ -140,6 +143,11 @@ export async function measureStatsAtScale(
         empty.push(await timed(apps.empty));
         filled.push(await timed(apps.filled));
       }
+    }
+    let usec = 0;
+    for (const line of (await redis.info("commandstats")).split(/\r?\n/)) {
+      const m = /^cmdstat_([^:]+):calls=\d+,usec=(\d+)/.exec(line);
+      if (m?.[1] && !m[1].startsWith("config")) usec += Number(m[2]);
     }
     const seen = await getStats(apps.filled);
     const phase: StatsPhase = {
@@ -150,10 +158,11 @@ export async function measureStatsAtScale(
       fillSeconds,
       latency: summarize(filled),
       emptyLatency: summarize(empty),
+      serverMicros: Math.round((usec / opts.requests) * 10) / 10,
     };
     phases.push(phase);
     log(
-      `stats: ${size.toLocaleString("en-US")} keys (filled in ${fillSeconds.toFixed(1)} s): p50 ${phase.latency.p50.toFixed(2)} / ${phase.emptyLatency.p50.toFixed(2)} ms, p99 ${phase.latency.p99.toFixed(2)} / ${phase.emptyLatency.p99.toFixed(2)} ms (filled / empty)`,
+      `stats: ${size.toLocaleString("en-US")} keys (filled in ${fillSeconds.toFixed(1)} s): p50 ${phase.latency.p50.toFixed(2)} / ${phase.emptyLatency.p50.toFixed(2)} ms, p99 ${phase.latency.p99.toFixed(2)} / ${phase.emptyLatency.p99.toFixed(2)} ms (filled / empty), Valkey ${phase.serverMicros} µs per stats`,
     );
   }
   await redis.flushall();

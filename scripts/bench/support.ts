@@ -4,7 +4,7 @@
  * and a few INFO readers.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { Redis } from "ioredis";
@@ -97,9 +97,21 @@ export async function startApp(env: Record<string, string>): Promise<AppServer> 
       ...env,
     },
   });
+  // The server's own log, for when it goes wrong (bench/tmp is ignored by git).
+  mkdirSync(path.join(ROOT, "bench", "tmp"), { recursive: true });
+  const logFile = path.join(ROOT, "bench", "tmp", `server-${port}.log`);
+  const logStream = createWriteStream(logFile);
   let output = "";
-  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  const keep = (d: Buffer) => {
+    output = (output + d.toString()).slice(-20_000);
+    logStream.write(d);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  child.on("exit", (code, signal) => {
+    if (!stopping) log(`server.mjs on ${port} exited unexpectedly (${signal ?? code}); its log: ${path.relative(ROOT, logFile)}`);
+  });
+  let stopping = false;
   const kill = () => child.kill("SIGKILL");
   process.once("exit", kill);
   const url = `http://127.0.0.1:${port}`;
@@ -119,6 +131,7 @@ export async function startApp(env: Record<string, string>): Promise<AppServer> 
     url,
     port,
     async stop() {
+      stopping = true;
       process.off("exit", kill);
       if (child.exitCode !== null) return;
       await new Promise<void>((resolve) => {
