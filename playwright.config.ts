@@ -42,6 +42,9 @@ export default defineConfig({
     url: `http://127.0.0.1:${port}/api/stats`,
     env: { PORT: String(port) },
     reuseExistingServer: false,
+    // SIGTERM, not the default SIGKILL of the process group: scripts/e2e-server.mjs then stops the
+    // Valkey it started, including one an outage test restarted in a group of its own.
+    gracefulShutdown: { signal: "SIGTERM", timeout: 5000 },
     timeout: 120_000,
     stdout: "pipe",
     stderr: "pipe",

@@ -31,6 +31,22 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      {
+        resolve: { alias },
+        test: {
+          // The soak saturates the machine for ~30 s: it runs alone, after the
+          // integration files, so their concurrency and timing tests are not starved.
+          name: "soak",
+          include: ["tests/soak/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["tests/support/global-setup.ts"],
+          setupFiles: ["tests/support/integration-env.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 30_000,
+          maxWorkers: 1,
+          sequence: { groupOrder: 2 },
+        },
+      },
     ],
   },
 });

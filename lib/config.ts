@@ -115,6 +115,8 @@ export const envSchema = z.object({
   SIMULATE_RUNS_PER_MINUTE: int(1, 10_000).default(20),
   PRICE_PER_1K_TOKENS: z.coerce.number().min(0).max(1000).default(0.01),
   LOG_VALKEY_ERRORS: booleanish.default(true),
+  /** Serve the benchmark-only routes (app/api/bench/*); off by default, they answer 404. */
+  BENCH_ROUTES: booleanish.default(false),
 });
 
 export type Config = z.infer<typeof envSchema>;

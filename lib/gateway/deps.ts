@@ -24,9 +24,15 @@ export interface GatewayDeps {
 
 let deps: GatewayDeps | undefined;
 
+/** The process's gateway dependencies, built once from the environment. */
 export function getGatewayDeps(): GatewayDeps {
-  if (!deps) {
-    const config = getConfig();
+  deps ??= createGatewayDeps(getConfig());
+  return deps;
+}
+
+/** Dependencies for a given configuration and client (the bench builds several). */
+export function createGatewayDeps(config: Config, valkey: () => Promise<Redis> = readyValkey): GatewayDeps {
+  {
     const metrics = getMetrics();
     const breaker = createBreaker({
       threshold: config.BREAKER_THRESHOLD,
@@ -37,17 +43,16 @@ export function getGatewayDeps(): GatewayDeps {
         if (config.LOG_VALKEY_ERRORS) console.warn(`[flowgate] valkey circuit breaker ${state}`);
       },
     });
-    deps = {
+    return {
       config,
       keys: createKeySpace(config.VALKEY_PREFIX),
-      valkey: readyValkey,
+      valkey,
       now: Date.now,
       breaker,
       fallback: createFallbackLimiter(config.FALLBACK_MAX_CLIENTS),
       metrics,
     };
   }
-  return deps;
 }
 
 /** The policy overrides the environment sets (anonymous row, fail modes). */

@@ -1,0 +1,226 @@
+/**
+ * The bench's table: every figure beside what it is measured against in the
+ * same run, each goal marked met or not, with the reason where not.
+ */
+import type { DashboardResult } from "./dashboard";
+import type { DecisionResult } from "./decision";
+import type { HttpResult } from "./http";
+import type { MemoryResult } from "./memory";
+import type { RoundTripResult } from "./round-trips";
+import type { StatsResult } from "./stats-scale";
+
+export interface BenchResults {
+  startedAt: string;
+  durationSeconds: number;
+  command: string;
+  machine: { cpus: number; cpuModel: string; node: string; valkey: string; loadAverageStart: number[]; loadAverageEnd: number[] };
+  decision: DecisionResult;
+  roundTrips: RoundTripResult;
+  http: HttpResult;
+  stats: StatsResult;
+  memory: MemoryResult;
+  dashboard: DashboardResult;
+  goals: Goal[];
+}
+
+export interface Goal {
+  name: string;
+  goal: string;
+  value: string;
+  met: boolean;
+  reason?: string;
+}
+
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+const ms = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms`;
+const ratio = (n: number) => `${n.toFixed(2)}×`;
+const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+const pct = (n: number) => `${(n * 100).toFixed(Math.abs(n) < 0.1 ? 1 : 0)} %`;
+
+function find<T extends { name: string }>(list: T[], name: string): T {
+  const found = list.find((x) => x.name === name);
+  if (!found) throw new Error(`no ${name} in results`);
+  return found;
+}
+
+export function evaluateGoals(r: Omit<BenchResults, "goals">): Goal[] {
+  const goals: Goal[] = [];
+  const bare = find(r.decision.contenders, "bare");
+  const decide = find(r.decision.contenders, "decide-hit");
+  const rlf = find(r.decision.contenders, "rlf");
+  const slower = bare.perSecond / decide.perSecond;
+  goals.push({
+    name: "Decision cost vs bare EVALSHA",
+    goal: "≤ 1.5× the bare minimum",
+    value: `${ratio(slower)} (${int(decide.perSecond)}/s vs ${int(bare.perSecond)}/s)`,
+    met: slower <= 1.5,
+    reason:
+      slower <= 1.5
+        ? undefined
+        : `one decide.lua call costs ${decide.serverMicros} µs of Valkey CPU (about 20 commands, 8 of them HINCRBY, plus a JSON decode and a stream append on a hit) against ${bare.serverMicros} µs for \`return 1\`; with Node and Valkey sharing 2 cores, Valkey's time per call bounds the rate`,
+  });
+  goals.push({
+    name: "Decision cost vs rate-limiter-flexible",
+    goal: "ahead (> 1×)",
+    value: `${ratio(decide.perSecond / rlf.perSecond)} (${int(decide.perSecond)}/s vs ${int(rlf.perSecond)}/s)`,
+    met: decide.perSecond > rlf.perSecond,
+    reason:
+      decide.perSecond > rlf.perSecond
+        ? undefined
+        : `rate-limiter-flexible's consume is a fixed-window counter (SET NX, INCRBY, PTTL: ${rlf.serverMicros} µs on the server); Flowgate's one call also does the exact sliding window, the cache lookup, the counters, the top-consumer sets and the stream event (${decide.serverMicros} µs)`,
+  });
+  const maxOf = (xs: number[]) => Math.max(...xs);
+  const rt = { blocked: maxOf(r.roundTrips.blocked), hit: maxOf(r.roundTrips.hit), miss: maxOf(r.roundTrips.miss) };
+  const rtMet = rt.blocked <= 1 && rt.hit <= 1 && rt.miss <= 2;
+  goals.push({
+    name: "Round trips blocked / hit / miss",
+    goal: "1 / 1 / 2",
+    value: `${rt.blocked} / ${rt.hit} / ${rt.miss}`,
+    met: rtMet,
+    reason: rtMet ? undefined : `commands seen: ${JSON.stringify(r.roundTrips.commands)}`,
+  });
+  const floor = find(r.http.runs, "floor");
+  for (const name of ["hit", "blocked"] as const) {
+    const run = find(r.http.runs, name);
+    const share = run.perSecond / floor.perSecond;
+    goals.push({
+      name: `HTTP ${name === "hit" ? "cache hit" : "429"} vs floor`,
+      goal: "≥ 80 % of the floor",
+      value: `${pct(share)} (${int(run.perSecond)}/s vs ${int(floor.perSecond)}/s)`,
+      met: share >= 0.8 && run.verified !== false,
+      reason:
+        run.verified === false
+          ? "the server's counters did not match the answers"
+          : share >= 0.8
+            ? undefined
+            : "each request also parses and validates the body with zod, resolves the identity, runs decide.lua (see decision cost) and builds the rate-limit headers",
+    });
+  }
+  const biggest = r.stats.phases.reduce((a, b) => (b.keys > a.keys ? b : a));
+  const s50 = biggest.latency.p50 / biggest.emptyLatency.p50;
+  const s99 = biggest.latency.p99 / biggest.emptyLatency.p99;
+  const control = r.stats.phases.find((p) => p.keys === 0);
+  goals.push({
+    name: `/api/stats at ${int(biggest.keys)} keys vs empty`,
+    goal: "≤ 1.5×",
+    value: `p50 ${ratio(s50)}, p99 ${ratio(s99)}`,
+    met: s50 <= 1.5 && s99 <= 1.5,
+    reason:
+      s50 <= 1.5 && s99 <= 1.5
+        ? undefined
+        : `the stats read took longer with ${int(biggest.keys)} keys${control ? ` (with both servers empty the ratio was p50 ${ratio(control.latency.p50 / control.emptyLatency.p50)}, p99 ${ratio(control.latency.p99 / control.emptyLatency.p99)})` : ""}`,
+  });
+  const m = r.memory;
+  const back = m.final === null ? Number.NaN : (m.final - m.baseline) / m.baseline;
+  goals.push({
+    name: `Memory after ${int(m.clients)} clients' windows expire`,
+    goal: "back within 5 % of baseline",
+    value: m.final === null ? "not measured" : `${back >= 0 ? "+" : ""}${(back * 100).toFixed(1)} % (${kib(m.baseline)} → ${kib(m.final)})`,
+    met: Math.abs(back) <= 0.05,
+    reason:
+      Math.abs(back) <= 0.05
+        ? undefined
+        : `${kib((m.final ?? 0) - m.baseline)} stayed above the baseline, ${pct(((m.final ?? 0) - m.baseline) / Math.max(1, m.peak - m.baseline))} of what the ${int(m.clients)} clients had added; the keys themselves hold ${kib(m.snapshots.baseline?.keyBytes ?? 0)} at the baseline and ${kib(m.snapshots.final?.keyBytes ?? 0)} at the end (sum of MEMORY USAGE), so the rest is held by the server outside any key, not per client`,
+  });
+  return goals;
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const lines: string[] = [];
+  const met = (g: Goal | undefined) => (g ? (g.met ? "**met**" : `**not met**: ${g.reason ?? ""}`) : "");
+  const goal = (name: string) => r.goals.find((g) => g.name.startsWith(name));
+  const d = r.decision;
+  const c = (name: string) => find(d.contenders, name);
+  const perCall = (x: ReturnType<typeof c>) => `${int(x.perSecond)}/s, p50 ${ms(x.latency.p50)}, p99 ${ms(x.latency.p99)}, server ${x.serverMicros} µs/call`;
+  const floor = find(r.http.runs, "floor");
+  const httpRow = (name: "hit" | "blocked" | "miss") => {
+    const run = find(r.http.runs, name);
+    return `${int(run.perSecond)}/s, p50 ${ms(run.p50)}, p99 ${ms(run.p99)}${run.verified ? " (counters match)" : ""}`;
+  };
+  const stats = r.stats.phases;
+  const m = r.memory;
+
+  lines.push("# Flowgate bench");
+  lines.push("");
+  lines.push(
+    `\`${r.command}\` on ${r.startedAt.slice(0, 16).replace("T", " ")} UTC, ${r.durationSeconds.toFixed(0)} s: ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, ${r.machine.valkey}; load average ${r.machine.loadAverageStart.map((x) => x.toFixed(1)).join(" ")} at the start, ${r.machine.loadAverageEnd.map((x) => x.toFixed(1)).join(" ")} at the end (a shared machine: read the ratios, not the absolute rates).`,
+  );
+  lines.push("");
+  lines.push("| What | Flowgate | Beside it, same run | Ratio | Goal | |");
+  lines.push("|---|---|---|---|---|---|");
+  lines.push(
+    `| Decision cost, ${d.concurrency} in flight, ${d.rounds} × ${d.roundMs / 1000} s rounds | decide, cache hit: ${perCall(c("decide-hit"))} | bare \`EVALSHA return 1\`: ${perCall(c("bare"))} | ${ratio(c("bare").perSecond / c("decide-hit").perSecond)} slower | ≤ 1.5× | ${met(goal("Decision cost vs bare"))} |`,
+  );
+  lines.push(
+    `| Decision cost vs the usual pick | decide, cache hit: ${int(c("decide-hit").perSecond)}/s | rate-limiter-flexible \`RateLimiterRedis.consume\`: ${perCall(c("rlf"))} | ${ratio(c("decide-hit").perSecond / c("rlf").perSecond)} | ahead | ${met(goal("Decision cost vs rate"))} |`,
+  );
+  lines.push(
+    `| Decision cost, cache miss lookup | decide, miss: ${perCall(c("decide-miss"))} | bare: ${int(c("bare").perSecond)}/s | ${ratio(c("bare").perSecond / c("decide-miss").perSecond)} slower | (info) | |`,
+  );
+  const rtGoal = goal("Round trips");
+  lines.push(
+    `| Round trips per request, counted with MONITOR on the server's connection (${r.roundTrips.samples} samples each) | blocked ${Math.max(...r.roundTrips.blocked)}, hit ${Math.max(...r.roundTrips.hit)}, miss ${Math.max(...r.roundTrips.miss)} (${r.roundTrips.commands.miss.join(" + ")}) | | | 1 / 1 / 2 | ${met(rtGoal)} |`,
+  );
+  for (const name of ["hit", "blocked"] as const) {
+    const run = find(r.http.runs, name);
+    lines.push(
+      `| HTTP ${name === "hit" ? "cache hits" : "429s"}: \`/api/generate\` on server.mjs, ${r.http.connections} connections, ${r.http.rounds} × ${r.http.durationSeconds} s | ${httpRow(name)} | floor (route + 1 GET): ${int(floor.perSecond)}/s, p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)} | ${pct(run.perSecond / floor.perSecond)} of floor | ≥ 80 % | ${met(goal(`HTTP ${name === "hit" ? "cache hit" : "429"}`))} |`,
+    );
+  }
+  {
+    const run = find(r.http.runs, "miss");
+    lines.push(`| HTTP cache misses (model at 0 ms, 2 round trips) | ${httpRow("miss")} | floor: ${int(floor.perSecond)}/s | ${pct(run.perSecond / floor.perSecond)} of floor | (info) | |`);
+  }
+  for (const p of stats) {
+    const isBiggest = p.keys === Math.max(...stats.map((x) => x.keys));
+    const what =
+      p.keys === 0
+        ? "`/api/stats`, both servers empty (the control)"
+        : `\`/api/stats\` with ${int(p.keys)} keys (stats saw ${int(p.reportedWindows)} windows + ${int(p.reportedCached)} cached prompts)`;
+    lines.push(
+      `| ${what}, ${r.stats.requestsPerPhase} requests each side, alternating | p50 ${ms(p.latency.p50)}, p99 ${ms(p.latency.p99)}; Valkey CPU ${p.serverMicros} µs per call | the same app on an empty Valkey: p50 ${ms(p.emptyLatency.p50)}, p99 ${ms(p.emptyLatency.p99)} | p50 ${ratio(p.latency.p50 / p.emptyLatency.p50)}, p99 ${ratio(p.latency.p99 / p.emptyLatency.p99)} | ${isBiggest ? "≤ 1.5×" : "(info)"} | ${isBiggest ? met(goal("/api/stats")) : ""} |`,
+    );
+  }
+  lines.push(
+    `| Memory per active client window (MEMORY USAGE, mean of ${int(m.sampleClients)}) | ${int(m.bytesPerWindow)} B (active callers are counted in a fixed-size HyperLogLog per 10 s bucket: ${int(m.activeCallersBytes)} B for this sample) | | | (info) | |`,
+  );
+  lines.push(
+    `| Memory per cached prompt (MEMORY USAGE, mean of ${int(m.sampleClients)}) | ${int(m.bytesPerCachedPrompt)} B, + ${int(m.bytesPerCacheIndexEntry)} B in the cache index | | | (info) | |`,
+  );
+  lines.push(
+    `| Memory, ${int(m.clients)} distinct clients × 1 request (${m.windowMs / 1000} s window, real decide path; used_memory less client buffers) | peak ${kib(m.peak)} (${int(m.bytesPerClientAllIn)} B per client, all in); after the windows expire ${kib(m.afterWindows)}; after the per-minute top sets expire too ${m.final === null ? "—" : kib(m.final)} | baseline (stream full at ${int(m.streamLength)} entries, counters) ${kib(m.baseline)} | ${m.final === null ? "—" : `${ratio(m.final / m.baseline)} of baseline`} | within 5 % | ${met(goal("Memory after"))} |`,
+  );
+  lines.push(
+    `| Dashboard JavaScript (every script a cold load fetches, gzip) | ${kib(r.dashboard.jsGzipBytes)} gzip in ${r.dashboard.scripts} files (${kib(r.dashboard.jsBytes)} raw) | | | (info) | |`,
+  );
+  lines.push(
+    `| Dashboard: navigation → first traffic chart drawn, Chromium, cold | median ${r.dashboard.firstChartMedianMs} ms of ${r.dashboard.loads} (${r.dashboard.firstChartMs.join(", ")}) | | | (info) | |`,
+  );
+  lines.push("");
+  lines.push("Where decide's server time goes, µs per call (INFO commandstats; the rest of the per-call time is the Lua interpreter, argument handling and, on a hit, `cjson.decode` of the cached answer):");
+  lines.push("");
+  for (const name of ["decide-hit", "decide-miss", "rlf"]) {
+    const x = c(name);
+    const parts = Object.entries(x.serverBreakdown)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
+    const inner = Object.values(x.serverBreakdown).reduce((a, b) => a + b, 0);
+    lines.push(`- ${x.label}: ${x.serverMicros} µs per call; inner commands ${inner.toFixed(1)} µs (${parts})`);
+  }
+  lines.push("");
+  lines.push(
+    `Memory readings leave out client connection buffers (MEMORY STATS \`clients.normal\`: ${["baseline", "peak", "afterWindows", "final"]
+      .map((k) => m.snapshots[k as keyof typeof m.snapshots])
+      .map((x) => (x ? kib(x.clients) : "—"))
+      .join(", ")} at the four readings), which follow the last command's size, not the keyspace.`,
+  );
+  lines.push("");
+  lines.push(
+    `After the windows expired, memory was still held by design: ${Object.entries(m.afterWindowsHeldBy)
+      .map(([k, v]) => `\`${k}\` ${kib(v)}`)
+      .join(", ")}.`,
+  );
+  lines.push("");
+  return lines.join("\n");
+}
