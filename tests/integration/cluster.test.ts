@@ -373,3 +373,47 @@ describe("round trips per request on the cluster, counted on every node with MON
     expect(stats.cost.commands).toBe(full.length);
   });
 });
+
+describe("credentials on a cluster", () => {
+  let secured: TestValkeyCluster;
+  beforeAll(async () => {
+    secured = await startValkeyCluster({ password: "cluster-secret-pw" });
+  }, 60_000);
+  afterAll(async () => {
+    await secured?.stop();
+  });
+
+  it("takes the password from VALKEY_PASSWORD, or from VALKEY_URL's credentials", async () => {
+    const settings: Record<string, string>[] = [
+      { VALKEY_PASSWORD: "cluster-secret-pw" },
+      { VALKEY_URL: "redis://:cluster-secret-pw@127.0.0.1:1", VALKEY_PASSWORD: "" },
+    ];
+    for (const env of settings) {
+      const app = await clusterApp({ VALKEY_CLUSTER_NODES: secured.nodes, ...env });
+      const res = await app.generate.POST(generateRequest("behind a password", { ip: "192.0.2.60" }));
+      expect(res.status).toBe(200);
+      expect(healthSchema.parse(await (await app.health.GET()).json()).status).toBe("ok");
+      await app.close();
+    }
+  });
+
+  it("a wrong password is reported once, clearly, and not retried", async () => {
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void errors.push(args.join(" "));
+    try {
+      const app = await clusterApp({ VALKEY_CLUSTER_NODES: secured.nodes, VALKEY_PASSWORD: "wrong-password", FAIL_MODE: "closed" });
+      const res = await app.generate.POST(generateRequest("wrong password", { ip: "192.0.2.61" }));
+      expect(res.status).toBe(503);
+      await new Promise((r) => setTimeout(r, 500));
+      const health = healthSchema.parse(await (await app.health.GET()).json());
+      expect(health.status).toBe("down");
+      expect(health.valkey.error).toMatch(/rejected the credentials in VALKEY_PASSWORD/);
+      expect(errors.filter((e) => e.includes("rejected the credentials"))).toHaveLength(1);
+      const client = await import("@/lib/valkey/client");
+      expect(client.getValkey().status).toBe("end");
+    } finally {
+      console.error = original;
+    }
+  });
+});

@@ -26,8 +26,8 @@ export function findCliBinary(serverBinary: string): string {
   throw new Error("No valkey-cli or redis-cli found beside the server binary or on PATH: it is needed to create the test cluster.");
 }
 
-/** One command to one node over a raw socket; resolves with its raw reply (bulk string body or status). */
-function ask(port: number, command: string[], timeoutMs = 1000): Promise<string> {
+/** One command to one node over a raw socket (after AUTH when given); resolves with its raw reply. */
+function ask(port: number, command: string[], password?: string, timeoutMs = 1000): Promise<string> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host: "127.0.0.1" });
     let buffer = "";
@@ -37,11 +37,11 @@ function ask(port: number, command: string[], timeoutMs = 1000): Promise<string>
     };
     socket.setTimeout(timeoutMs, () => finish(buffer));
     socket.on("error", () => finish(""));
-    socket.on("connect", () => {
-      socket.write(`*${command.length}\r\n${command.map((c) => `$${Buffer.byteLength(c)}\r\n${c}\r\n`).join("")}`);
-    });
+    const encode = (args: string[]) => `*${args.length}\r\n${args.map((c) => `$${Buffer.byteLength(c)}\r\n${c}\r\n`).join("")}`;
+    socket.on("connect", () => socket.write((password ? encode(["AUTH", password]) : "") + encode(command)));
     socket.on("data", (chunk) => {
       buffer += chunk.toString();
+      if (password && buffer.startsWith("+OK\r\n")) buffer = buffer.slice(5);
       const header = /^\$(\d+)\r\n/.exec(buffer);
       if (header && buffer.length >= header[0].length + Number(header[1]) + 2) finish(buffer);
       else if (/^[+-].*\r\n/.test(buffer)) finish(buffer);
@@ -56,7 +56,8 @@ export interface TestValkeyCluster {
   stop(): Promise<void>;
 }
 
-export async function startValkeyCluster(options: { masters?: number } = {}): Promise<TestValkeyCluster> {
+export async function startValkeyCluster(options: { masters?: number; password?: string } = {}): Promise<TestValkeyCluster> {
+  const { password } = options;
   const binary = findServerBinary();
   const cli = findCliBinary(binary);
   const masters = options.masters ?? 3;
@@ -95,6 +96,7 @@ export async function startValkeyCluster(options: { masters?: number } = {}): Pr
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
             "--cluster-enabled", "yes", "--cluster-config-file", path.join(dir, `nodes-${port}.conf`),
             "--cluster-node-timeout", "5000", "--protected-mode", "yes",
+            ...(password ? ["--requirepass", password, "--masterauth", password] : []),
           ],
           { stdio: "ignore" },
         ),
@@ -102,7 +104,7 @@ export async function startValkeyCluster(options: { masters?: number } = {}): Pr
     }
     const deadline = Date.now() + 10_000;
     for (const [i, port] of ports.entries()) {
-      while (!(await ask(port, ["PING"])).startsWith("+PONG")) {
+      while (!(await ask(port, ["PING"], password)).startsWith("+PONG")) {
         if (children[i]?.exitCode !== null) throw new Error(`${binary} exited with ${children[i]?.exitCode} on port ${port}`);
         if (Date.now() > deadline) throw new Error(`${binary} did not answer on port ${port} within 10 s`);
         await new Promise((r) => setTimeout(r, 50));
@@ -112,7 +114,8 @@ export async function startValkeyCluster(options: { masters?: number } = {}): Pr
     const create = spawnSync(
       cli,
       ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"],
-      { encoding: "utf8", timeout: 30_000 },
+      // The CLI reads the password from REDISCLI_AUTH, so it stays off the command line.
+      { encoding: "utf8", timeout: 30_000, env: { ...process.env, ...(password ? { REDISCLI_AUTH: password } : {}) } },
     );
     if (create.status !== 0) {
       throw new Error(`${cli} --cluster create failed (${create.status}): ${create.stdout}\n${create.stderr}`);
@@ -121,7 +124,7 @@ export async function startValkeyCluster(options: { masters?: number } = {}): Pr
     // Every node must agree the cluster is whole before the tests send traffic.
     const okBy = Date.now() + 20_000;
     for (const port of ports) {
-      while (!(await ask(port, ["CLUSTER", "INFO"])).includes("cluster_state:ok")) {
+      while (!(await ask(port, ["CLUSTER", "INFO"], password)).includes("cluster_state:ok")) {
         if (Date.now() > okBy) throw new Error(`node ${port} did not reach cluster_state:ok within 20 s`);
         await new Promise((r) => setTimeout(r, 100));
       }
