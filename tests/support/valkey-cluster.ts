@@ -62,10 +62,16 @@ export async function startValkeyCluster(options: { masters?: number; password?:
   const cli = findCliBinary(binary);
   const masters = options.masters ?? 3;
   const dir = mkdtempSync(path.join(tmpdir(), "flowgate-cluster-"));
+  // Each node needs a client port and a cluster-bus port. The bus port would be
+  // port + 10000 by default (past 65535 for half of the OS's free ports), so it
+  // is a free port of its own, given with --cluster-port.
   const ports: number[] = [];
-  while (ports.length < masters) {
+  const busPorts: number[] = [];
+  while (busPorts.length < masters) {
     const port = await freePort();
-    if (!ports.includes(port)) ports.push(port);
+    if (ports.includes(port) || busPorts.includes(port)) continue;
+    if (ports.length < masters) ports.push(port);
+    else busPorts.push(port);
   }
   const children: ChildProcess[] = [];
 
@@ -88,13 +94,14 @@ export async function startValkeyCluster(options: { masters?: number; password?:
   });
 
   try {
-    for (const port of ports) {
+    for (const [i, port] of ports.entries()) {
       children.push(
         spawn(
           binary,
           [
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
             "--cluster-enabled", "yes", "--cluster-config-file", path.join(dir, `nodes-${port}.conf`),
+            "--cluster-port", String(busPorts[i]),
             "--cluster-node-timeout", "5000", "--protected-mode", "yes",
             ...(password ? ["--requirepass", password, "--masterauth", password] : []),
           ],
