@@ -70,7 +70,7 @@ function ipsOnDistinctShards(n: number, base = "198.51.100"): string[] {
 const keySlot = async (key: string) => Number(await inspect.cluster("KEYSLOT", key));
 
 describe("on a three-master Valkey Cluster", () => {
-  it("connects in cluster mode: health ok, 16 shards by default, stats from every master", async () => {
+  it("connects in cluster mode: health ok, 16 shards by default, stats from every master, the lab runs", async () => {
     const app = await clusterApp();
     expect(app.deps.config.VALKEY_SHARDS).toBe(SHARDS);
     const health = healthSchema.parse(await (await app.health.GET()).json());
@@ -81,6 +81,12 @@ describe("on a three-master Valkey Cluster", () => {
     // One pipeline per shard plus INFO and DBSIZE on each of the three masters; no KEYS, no SCAN.
     expect(stats.cost.roundTrips).toBeLessThanOrEqual(2);
     expect(stats.valkey?.connectedClients).toBeGreaterThanOrEqual(3);
+    // The algorithm lab's keys share their run's tag; MEMORY USAGE finds the right node.
+    const lab = await app.lab.GET(new Request("http://localhost/api/lab?limit=5&windowMs=1000"));
+    expect(lab.status).toBe(200);
+    const run = (await lab.json()) as { algorithms: { memoryBytes: number }[] };
+    expect(run.algorithms).toHaveLength(4);
+    for (const algorithm of run.algorithms) expect(algorithm.memoryBytes).toBeGreaterThan(0);
   });
 
   it("1,000 concurrent requests from one identity with limit 10: exactly 10 through", async () => {
