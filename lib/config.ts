@@ -62,6 +62,29 @@ const failModeByTier = z.string().transform((raw, ctx) => {
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** "host:port,host:port" → [{ host, port }]: the cluster's seed nodes. */
+const clusterNodeList = z.string().transform((raw, ctx) => {
+  const nodes: { host: string; port: number }[] = [];
+  for (const part of raw.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const at = part.lastIndexOf(":");
+    const host = at > 0 ? part.slice(0, at).replace(/^\[(.*)\]$/, "$1") : "";
+    const port = Number(at > 0 ? part.slice(at + 1) : NaN);
+    if (!host || /[\s/@]/.test(host) || !Number.isInteger(port) || port < 1 || port > 65535) {
+      ctx.addIssue({ code: "custom", message: `"${part}" must look like <host>:<port> (comma-separated list)` });
+      return z.NEVER;
+    }
+    nodes.push({ host, port });
+  }
+  if (nodes.length === 0) {
+    ctx.addIssue({ code: "custom", message: "must list at least one <host>:<port>" });
+    return z.NEVER;
+  }
+  return nodes;
+});
+
+/** Analytics shards when VALKEY_SHARDS is unset: one server needs one; a cluster spreads them over its slots. */
+export const DEFAULT_SHARDS = { standalone: 1, cluster: 16 } as const;
+
 export const envSchema = z.object({
   VALKEY_URL: z
     .string()
@@ -71,7 +94,17 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,32}$/, "letters, digits, _ . : - only (at most 32)")
     .default("fg:"),
-  VALKEY_SHARDS: int(1, 64).default(1),
+  /**
+   * Seed nodes of a Valkey Cluster; set = cluster mode (ioredis Cluster). The
+   * password then comes from VALKEY_PASSWORD, else from VALKEY_URL's credentials.
+   */
+  VALKEY_CLUSTER_NODES: clusterNodeList.optional(),
+  /** Cluster mode over TLS (also on when VALKEY_URL starts with rediss://). */
+  VALKEY_CLUSTER_TLS: booleanish.default(false),
+  /** Cluster mode only: the nodes' password (ACL user: the username in VALKEY_URL). */
+  VALKEY_PASSWORD: z.string().min(1).optional(),
+  /** Shard tags the analytics keys spread over; default 1 standalone, 16 on a cluster. */
+  VALKEY_SHARDS: int(1, 64).optional(),
   /** CA certificate (PEM) for rediss:// servers signed by a private CA. */
   VALKEY_TLS_CA_FILE: z.string().min(1).optional(),
   VALKEY_CONNECT_TIMEOUT_MS: int(50, 5000).default(500),
@@ -119,7 +152,7 @@ export const envSchema = z.object({
   BENCH_ROUTES: booleanish.default(false),
 });
 
-export type Config = z.infer<typeof envSchema>;
+export type Config = Omit<z.infer<typeof envSchema>, "VALKEY_SHARDS"> & { VALKEY_SHARDS: number };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -135,7 +168,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     Object.entries(env).filter(([, v]) => v !== undefined && v !== ""),
   );
   const result = envSchema.safeParse(cleaned);
-  if (result.success) return result.data;
+  if (result.success) {
+    const data = result.data;
+    const mode = data.VALKEY_CLUSTER_NODES ? "cluster" : "standalone";
+    return { ...data, VALKEY_SHARDS: data.VALKEY_SHARDS ?? DEFAULT_SHARDS[mode] };
+  }
   throw new ConfigError(
     result.error.issues.map((issue) => `${issue.path.join(".") || "(env)"}: ${issue.message}`),
   );

@@ -1,6 +1,6 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { ValkeyClient } from "@/lib/valkey/client";
 import type { LabAlgorithm, LabPoint, LabRequest, LabResult } from "@/lib/schemas";
 import { ALGORITHMS, ALGORITHM_LABELS, type Algorithm } from "@/lib/tiers";
 import type { KeySpace } from "@/lib/valkey/keys";
@@ -46,7 +46,7 @@ function maxInAnyWindow(admitted: number[], windowMs: number): number {
   return max;
 }
 
-export async function runLab(input: { client: Redis; keys: KeySpace; request: LabRequest }): Promise<LabResult> {
+export async function runLab(input: { client: ValkeyClient; keys: KeySpace; request: LabRequest }): Promise<LabResult> {
   const { client, keys } = input;
   const { limit, windowMs } = input.request;
   const started = performance.now();

@@ -1,10 +1,9 @@
 import "server-only";
-import type { Redis } from "ioredis";
 import { getConfig, type Config } from "@/lib/config";
 import { createBreaker, type Breaker } from "@/lib/gateway/breaker";
 import { createFallbackLimiter, type FallbackLimiter } from "@/lib/gateway/fallback-limiter";
 import { getMetrics, setBreakerGauge, type Metrics } from "@/lib/metrics";
-import { readyValkey } from "@/lib/valkey/client";
+import { readyValkey, type ValkeyClient } from "@/lib/valkey/client";
 import { createKeySpace, type KeySpace } from "@/lib/valkey/keys";
 
 /** What the gateway needs from the outside world, in one object. */
@@ -12,7 +11,7 @@ export interface GatewayDeps {
   config: Config;
   keys: KeySpace;
   /** The Valkey client once ready; throws GatewayError(valkey_unavailable) fast if not. */
-  valkey: () => Promise<Redis>;
+  valkey: () => Promise<ValkeyClient>;
   /** Unix ms. */
   now: () => number;
   /** Wraps every Valkey call on the request path. */

@@ -11,6 +11,11 @@ import { cacheTag, hashPrompt } from "@/lib/gateway/prompt-cache";
 import { recordLatency } from "@/lib/gateway/latency";
 import { decideRequest, type Decision } from "@/lib/gateway/rate-limit";
 import { parseCachedEntry, storeMiss, type CachedEntry } from "@/lib/gateway/store";
+import { lookupPromptCache } from "@/lib/gateway/cluster-cache";
+import { isClusterClient } from "@/lib/valkey/client";
+
+/** A waiter found the generation lock free and took it: it generates now. */
+const TOOK_OVER = Symbol("took-over");
 
 /**
  * The request path, in order: policy → decide (every limit + cache lookup +
@@ -179,16 +184,25 @@ async function decideAndServe(input: GatewayInput): Promise<GatewayResult> {
   }
 
   // Another request holds this prompt's generation lock: wait for its answer.
+  let tookOver = false;
   if (decision.lock === "coalesced") {
-    const shared = await waitForGeneration<CachedEntry>({
+    const shared = await waitForGeneration<CachedEntry | typeof TOOK_OVER>({
       promptHash,
       waitMs: config.STAMPEDE_WAIT_MS,
       read: async () => {
-        const json = await deps.breaker.run(async () => (await deps.valkey()).get(deps.keys.cache(promptHash)));
-        return json ? parseCachedEntry(json) : null;
+        const found = await deps.breaker.run(async () => {
+          const client = await deps.valkey();
+          if (!isClusterClient(client)) return { cached: await client.get(deps.keys.cache(promptHash)), lock: "none" };
+          // Cluster: the lock was taken before the limits were checked, and a refused
+          // owner gives it back; the first waiter to find it free takes it over.
+          return lookupPromptCache({ client, keys: deps.keys, promptHash, requestId, lockTtlMs: config.STAMPEDE_LOCK_MS });
+        });
+        if (found.cached) return parseCachedEntry(found.cached);
+        return found.lock === "owner" ? TOOK_OVER : null;
       },
     });
-    if (shared) {
+    if (shared === TOOK_OVER) tookOver = true;
+    else if (shared) {
       count("coalesced");
       metrics.cache.inc({ result: "coalesced" });
       return answer(shared, "hit", true);
@@ -215,6 +229,7 @@ async function decideAndServe(input: GatewayInput): Promise<GatewayResult> {
           streamCap: config.STREAM_MAXLEN,
           now: deps.now(),
           wasCoalesced,
+          ownsLock: decision.lock === "owner" || tookOver,
         }),
       );
     } catch (error) {

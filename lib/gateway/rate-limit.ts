@@ -1,5 +1,6 @@
 import "server-only";
-import type { Redis } from "ioredis";
+import { lookupPromptCache, releaseGenerationLock } from "@/lib/gateway/cluster-cache";
+import { isClusterClient, type ValkeyClient } from "@/lib/valkey/client";
 import type { Identity } from "@/lib/gateway/identity";
 import { costOf, type Dimension, type Policy } from "@/lib/gateway/policy";
 import {
@@ -10,6 +11,7 @@ import {
   bucketStart,
   minuteOf,
   shardOf,
+  streamCapPerShard,
   type KeySpace,
 } from "@/lib/valkey/keys";
 
@@ -54,7 +56,7 @@ export interface Decision {
 }
 
 export interface DecideInput {
-  client: Redis;
+  client: ValkeyClient;
   keys: KeySpace;
   shards: number;
   identity: Identity;
@@ -64,6 +66,7 @@ export interface DecideInput {
   promptHash: string;
   /** Estimated prompt tokens; with the plan's completion budget, the token cost. */
   promptTokens: number;
+  /** STREAM_MAXLEN: entries all shards' streams keep together. */
   streamCap: number;
   /** Generation lock lifetime, ms; 0 for none. */
   lockTtlMs: number;
@@ -92,19 +95,69 @@ export function dimensionKeys(keys: KeySpace, shard: number, identity: string, p
 
 const LOCK_STATES = ["none", "owner", "coalesced"] as const;
 
+/** A cache outcome decide.lua counts without looking the cache up itself (cluster). */
+interface GivenOutcome {
+  outcome: "hit" | "miss" | "coalesced";
+  savedTokens: number;
+  savedMs: number;
+}
+
+/** What a hit saves, read from the cached JSON as decide.lua reads it. */
+function savingsOf(json: string): { savedTokens: number; savedMs: number } {
+  try {
+    const doc = JSON.parse(json) as { usage?: { totalTokens?: unknown }; latencyMs?: unknown };
+    const tokens = Number(doc.usage?.totalTokens);
+    const ms = Number(doc.latencyMs);
+    return { savedTokens: Number.isFinite(tokens) ? tokens : 0, savedMs: Number.isFinite(ms) ? ms : 0 };
+  } catch {
+    return { savedTokens: 0, savedMs: 0 };
+  }
+}
+
 /**
- * One round trip: every dimension's check, the all-or-nothing consumption,
- * the cache lookup (and on a miss the generation lock), the counters and the
- * event, atomically in decide.lua.
+ * On a single server, one round trip: every dimension's check, the
+ * all-or-nothing consumption, the cache lookup (and on a miss the generation
+ * lock), the counters and the event, atomically in decide.lua.
+ *
+ * On a cluster the cache entry and its lock live on the prompt's slot, so
+ * they come first in a call of their own (cache-lookup.lua), and decide.lua
+ * then runs on the caller's slot with that outcome: two round trips. A
+ * request its limits refuse gives back a lock it took (a third call, only
+ * then), so waiters take it over.
  */
 export async function decideRequest(input: DecideInput): Promise<Decision> {
+  const { client } = input;
+  if (!isClusterClient(client)) return runDecide(input, null);
+
+  const target = { client, keys: input.keys, promptHash: input.promptHash, requestId: input.requestId };
+  const lookup = await lookupPromptCache({ ...target, lockTtlMs: input.lockTtlMs });
+  const given: GivenOutcome = lookup.cached
+    ? { outcome: "hit", ...savingsOf(lookup.cached) }
+    : { outcome: lookup.lock === "coalesced" ? "coalesced" : "miss", savedTokens: 0, savedMs: 0 };
+  let decision: Decision;
+  try {
+    decision = await runDecide(input, given);
+  } catch (error) {
+    if (lookup.lock === "owner") await releaseGenerationLock(target).catch(() => undefined);
+    throw error;
+  }
+  if (!decision.allowed) {
+    // A refused request learns nothing of the cache, and keeps no lock.
+    if (lookup.lock === "owner") await releaseGenerationLock(target).catch(() => undefined);
+    return { ...decision, cached: null, lock: "none" };
+  }
+  return { ...decision, cached: lookup.cached, lock: lookup.lock };
+}
+
+async function runDecide(input: DecideInput, given: GivenOutcome | null): Promise<Decision> {
   const { client, keys, identity, policy, now } = input;
   const shard = shardOf(identity.id, input.shards);
   const minute = minuteOf(now);
+  // On a cluster decide.lua never touches the cache or the lock; it gets keys of its own slot in their place.
   const reply = await client.fgDecide(
     ...dimensionKeys(keys, shard, identity.id, policy),
-    keys.cache(input.promptHash),
-    keys.lock(input.promptHash),
+    given ? keys.totals(shard) : keys.cache(input.promptHash),
+    given ? keys.totals(shard) : keys.lock(input.promptHash),
     keys.totals(shard),
     keys.bucket(shard, bucketStart(now)),
     keys.top(shard, minute),
@@ -115,15 +168,18 @@ export async function decideRequest(input: DecideInput): Promise<Decision> {
     input.requestId,
     identity.id,
     identity.tier,
-    "1",
+    given ? "0" : "1",
     BUCKET_TTL_SECONDS,
     TOP_TTL_SECONDS,
-    input.streamCap,
+    streamCapPerShard(input.streamCap, input.shards),
     input.promptHash.slice(0, 12),
     WINDOW_EXPIRY_MARGIN_MS,
     input.lockTtlMs,
     ...dimensionArgs(policy, input.promptTokens),
     TOP_CAP,
+    given?.outcome ?? "",
+    given?.savedTokens ?? 0,
+    given?.savedMs ?? 0,
   );
   const num = (i: number) => Number(reply[i] ?? 0);
   const dimensions: DimensionResult[] = policy.dimensions.map((d, i) => {
@@ -160,7 +216,7 @@ export async function decideRequest(input: DecideInput): Promise<Decision> {
 
 /** Remaining quota in every dimension, without consuming (peek.lua). */
 export async function peekLimits(input: {
-  client: Redis;
+  client: ValkeyClient;
   keys: KeySpace;
   shards: number;
   identity: string;

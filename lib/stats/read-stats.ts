@@ -3,6 +3,7 @@ import { hashApiKey } from "@/lib/gateway/identity";
 import type { GatewayDeps } from "@/lib/gateway/deps";
 import { latencySummary } from "@/lib/gateway/latency";
 import type { Stats } from "@/lib/schemas";
+import { isClusterClient, type ValkeyClient } from "@/lib/valkey/client";
 import {
   BUCKET_MS,
   BUCKET_TTL_SECONDS,
@@ -13,6 +14,7 @@ import {
 import {
   hitRatio,
   mergeActivity,
+  mergeInfos,
   mergeTop,
   numericHash,
   pairs,
@@ -33,6 +35,12 @@ import {
  * INFO and DBSIZE. Never KEYS, never SCAN: nothing here grows with the
  * number of keys. Two round trips: the snapshot, then the blocked counts of
  * the top consumers (ZMSCORE).
+ *
+ * On a single server each round trip is one pipeline. On a cluster a
+ * pipeline must stay on one slot, so each round trip is one pipeline per
+ * shard (all of a shard's keys share its tag), sent at once, and the first
+ * also asks every master for INFO and DBSIZE: still a fixed number of calls
+ * (shards + masters, then shards), whatever the keyspace holds.
  */
 
 const TOP_N = 10;
@@ -87,6 +95,50 @@ function emptyStats(deps: GatewayDeps, error: string): Stats {
   };
 }
 
+type Pipeline = ReturnType<ValkeyClient["pipeline"]>;
+
+/**
+ * Pipelines for one round trip: a single one on a single server; on a
+ * cluster one per shard (its keys share one slot) and one per master node.
+ * run() sends them all at once and returns the replies in the order the
+ * pipelines were first asked for, throwing the first error.
+ */
+function batches(client: ValkeyClient, shards: number[]) {
+  const order: Pipeline[] = [];
+  const take = (make: () => Pipeline): Pipeline => {
+    const pipeline = make();
+    order.push(pipeline);
+    return pipeline;
+  };
+  const single = isClusterClient(client) ? null : take(() => client.pipeline());
+  const byShard = new Map<number, Pipeline>();
+  return {
+    forShard(shard: number): Pipeline {
+      if (single) return single;
+      let pipeline = byShard.get(shard);
+      if (!pipeline && shards.includes(shard)) pipeline = take(() => client.pipeline());
+      if (!pipeline) throw new Error(`shard ${shard} is not one of ${shards.length}`);
+      byShard.set(shard, pipeline);
+      return pipeline;
+    },
+    forNode(node: ValkeyClient): Pipeline {
+      return take(() => node.pipeline());
+    },
+    async run(): Promise<unknown[]> {
+      const replies = await Promise.all(order.map((pipeline) => pipeline.exec()));
+      const values: unknown[] = [];
+      for (const reply of replies) {
+        if (!reply) throw new Error("pipeline returned nothing");
+        for (const [err, value] of reply) {
+          if (err) throw err;
+          values.push(value);
+        }
+      }
+      return values;
+    },
+  };
+}
+
 export async function readStats(deps: GatewayDeps): Promise<Stats> {
   const { config, keys } = deps;
   const now = deps.now();
@@ -106,8 +158,9 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
 
   try {
     const started = performance.now();
-    const pipeline = client.pipeline();
+    const queue = batches(client, shards);
     for (const s of shards) {
+      const pipeline = queue.forShard(s);
       pipeline.hgetall(keys.totals(s));
       for (const t of chartStarts) pipeline.hgetall(keys.bucket(s, t));
       pipeline.zrevrange(keys.top(s, minute), 0, TOP_FETCH - 1, "WITHSCORES");
@@ -129,14 +182,14 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
         keys.topBlocked(s, minute - 1),
       );
     }
-    pipeline.info("server", "clients", "memory", "stats");
-    pipeline.dbsize();
-    const replies = await pipeline.exec();
-    if (!replies) throw new Error("pipeline returned nothing");
-    const failed = replies.find(([err]) => err);
-    if (failed?.[0]) throw failed[0];
+    // INFO and DBSIZE: of the server, or of every master of the cluster.
+    const servers = isClusterClient(client) ? client.nodes("master").map((node) => queue.forNode(node)) : [queue.forShard(0)];
+    for (const pipeline of servers) {
+      pipeline.info("server", "clients", "memory", "stats");
+      pipeline.dbsize();
+    }
+    const values = await queue.run();
     let firstRoundTripMs = performance.now() - started;
-    const values = replies.map(([, value]) => value);
 
     let at = 0;
     const next = () => values[at++];
@@ -165,8 +218,13 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
       if (length > 0) streamKeys += 1;
       counterKeys += toNumber(next());
     }
-    const info = parseInfo(String(next() ?? ""));
-    const dbsize = toNumber(next());
+    const infos: Record<string, string>[] = [];
+    let dbsize = 0;
+    for (const _ of servers) {
+      infos.push(parseInfo(String(next() ?? "")));
+      dbsize += toNumber(next());
+    }
+    const info = mergeInfos(infos);
 
     // Second round trip: exact blocked counts of the top consumers.
     const top = mergeTop(topLists, TOP_N);
@@ -174,15 +232,14 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
     let commands = values.length;
     if (top.length > 0) {
       const members = top.map(([member]) => member);
-      const second = client.pipeline();
+      const second = batches(client, shards);
       for (const s of shards) {
-        second.zmscore(keys.topBlocked(s, minute), ...members);
-        second.zmscore(keys.topBlocked(s, minute - 1), ...members);
+        second.forShard(s).zmscore(keys.topBlocked(s, minute), ...members);
+        second.forShard(s).zmscore(keys.topBlocked(s, minute - 1), ...members);
       }
-      const blockedReplies = (await second.exec()) ?? [];
+      const blockedReplies = await second.run();
       commands += blockedReplies.length;
-      for (const [err, scores] of blockedReplies) {
-        if (err) throw err;
+      for (const scores of blockedReplies) {
         (scores as (string | null)[]).forEach((score, i) => {
           const member = members[i] as string;
           blockedBy.set(member, (blockedBy.get(member) ?? 0) + toNumber(score));

@@ -129,3 +129,34 @@ export function toValkeyInfo(info: Record<string, string>, roundTripMs: number):
     roundTripMs,
   };
 }
+
+/** Bytes as INFO's used_memory_human writes them (1.15M). */
+export function humanBytes(bytes: number): string {
+  const units = ["B", "K", "M", "G", "T"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value}B` : `${value.toFixed(2)}${units[unit]}`;
+}
+
+/**
+ * The INFO of a cluster's masters as one: memory, ops/s and clients summed;
+ * server, version and mode of the first node; uptime of the youngest. One
+ * node's INFO comes back as it is.
+ */
+export function mergeInfos(infos: Record<string, string>[]): Record<string, string> {
+  if (infos.length <= 1) return infos[0] ?? {};
+  const sum = (field: string) => String(infos.reduce((total, info) => total + toNumber(info[field]), 0));
+  const memory = infos.reduce((total, info) => total + toNumber(info.used_memory), 0);
+  return {
+    ...infos[0],
+    used_memory: String(memory),
+    used_memory_human: humanBytes(memory),
+    instantaneous_ops_per_sec: sum("instantaneous_ops_per_sec"),
+    connected_clients: sum("connected_clients"),
+    uptime_in_seconds: String(Math.min(...infos.map((info) => toNumber(info.uptime_in_seconds)))),
+  };
+}

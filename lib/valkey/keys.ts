@@ -33,6 +33,15 @@ export function shardOf(identity: string, shards: number): number {
   return (h >>> 0) % shards;
 }
 
+/**
+ * Entries each shard's stream keeps: STREAM_MAXLEN split over the shards,
+ * rounded down so the shards together never hold more than the cap (at
+ * least 1 per shard).
+ */
+export function streamCapPerShard(streamMaxlen: number, shards: number): number {
+  return Math.max(1, Math.floor(streamMaxlen / Math.max(1, shards)));
+}
+
 export function bucketStart(nowMs: number): number {
   return Math.floor(nowMs / BUCKET_MS) * BUCKET_MS;
 }

@@ -33,6 +33,8 @@ const ALGORITHM_FILES: Record<Algorithm, string> = {
 export type DecideReply = [number, number, number, ...(number | string | null)[]];
 /** Raw reply of store.lua: stored (1|0), the cached JSON in force. */
 export type StoreReply = [number, string];
+/** Raw reply of cache-lookup.lua: the cached JSON or null, lock (0 none, 1 owner, 2 coalesced). */
+export type CacheLookupReply = [string | null, number];
 /** Raw reply of a standalone algorithm: allowed, limit, remaining, resetAt, retryAfter. */
 export type AlgorithmReply = [number, number, number, number, number];
 
@@ -41,6 +43,9 @@ declare module "ioredis" {
     fgDecide(...args: (string | number)[]): Result<DecideReply, Context>;
     fgStore(...args: (string | number)[]): Result<StoreReply, Context>;
     fgPeek(...args: (string | number)[]): Result<number[], Context>;
+    fgCacheLookup(...args: (string | number)[]): Result<CacheLookupReply, Context>;
+    fgCacheStore(...args: (string | number)[]): Result<StoreReply, Context>;
+    fgUnlock(...args: (string | number)[]): Result<number, Context>;
     fgSlidingLog(...args: (string | number)[]): Result<AlgorithmReply, Context>;
     fgSlidingCounter(...args: (string | number)[]): Result<AlgorithmReply, Context>;
     fgTokenBucket(...args: (string | number)[]): Result<AlgorithmReply, Context>;
@@ -89,6 +94,10 @@ export function registerScripts(client: Pick<Redis, "defineCommand">): void {
   client.defineCommand("fgDecide", { numberOfKeys: 11, lua: composeScript("decide") });
   client.defineCommand("fgPeek", { numberOfKeys: 3, lua: composeScript("peek") });
   client.defineCommand("fgStore", { numberOfKeys: 6, lua: readScript("store") });
+  // Cluster only: the calls on the prompt's own slot (its cache entry and generation lock).
+  client.defineCommand("fgCacheLookup", { numberOfKeys: 2, lua: readScript("cache-lookup") });
+  client.defineCommand("fgCacheStore", { numberOfKeys: 2, lua: readScript("cache-store") });
+  client.defineCommand("fgUnlock", { numberOfKeys: 1, lua: readScript("unlock") });
   for (const algorithm of Object.keys(ALGORITHM_FILES) as Algorithm[]) {
     client.defineCommand(ALGORITHM_COMMAND[algorithm], {
       numberOfKeys: 1,

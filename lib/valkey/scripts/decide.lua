@@ -23,6 +23,10 @@
   KEYS[3]  dimension 3 state   daily requests (unused when ARGV[22] == "")
   KEYS[4]  cache entry         string, JSON written by store.lua (read only when ARGV[5] == "1")
   KEYS[5]  generation lock     string, value = owner's request id, PX ARGV[11]
+           (on a cluster both live on the prompt's slot, not the caller's: the
+           caller passes a key of its own shard slot for each, never touched,
+           looks the cache up itself first (cache-lookup.lua) and gives the
+           outcome in ARGV[28])
   KEYS[6]  totals              hash of counters
   KEYS[7]  time bucket         hash of per-bucket counters
   KEYS[8]  top consumers       sorted set, requests per identity this minute
@@ -45,13 +49,19 @@
   ARGV[17..21] dimension 2     same; algorithm "" when the plan has no such dimension
   ARGV[22..26] dimension 3     same
   ARGV[27] top cap             members kept per top-consumer set (Space-Saving bound)
+  ARGV[28] cache outcome decided by the caller (cluster; ARGV[5] is then "0"):
+           "" none, "hit", "miss" or "coalesced"; counted and logged as if
+           this script had looked the cache up, for admitted requests only
+  ARGV[29] tokens saved        the cached answer's total tokens (outcome "hit")
+  ARGV[30] time saved          ms, the cached answer's generation latency (outcome "hit")
 
   Returns  { allowed (1|0), refused dimension (1-3, 0 when allowed),
              lock (0 none, 1 this request owns the generation, 2 another
              request is generating this prompt: wait for it),
              then per dimension 1..3 five numbers: allowed (1|0), remaining
              (units), resetAt (Unix ms), retryAfter (ms), used (units),
-             and last the cached JSON or nil }
+             and last the cached JSON or nil (always nil when the caller
+             decided the cache outcome: it holds the entry) }
 ]]
 
 local d1_key      = KEYS[1]
@@ -93,6 +103,11 @@ local d3_window   = tonumber(ARGV[24])  -- ms
 local d3_cost     = tonumber(ARGV[25])  -- units
 local d3_name     = ARGV[26]
 local top_cap     = tonumber(ARGV[27])  -- members
+local outcome     = ARGV[28] or ""      -- "" | "hit" | "miss" | "coalesced"
+local given_saved_tokens = tonumber(ARGV[29]) or 0  -- tokens
+local given_saved_ms     = tonumber(ARGV[30]) or 0  -- ms
+-- Hits and misses are counted when this script looks the cache up or the caller did.
+local counts_cache = use_cache or outcome ~= ""
 
 local ALGORITHMS = {
   ["sliding-log"] = sliding_log,
@@ -153,12 +168,23 @@ end
 --    On a miss, the first caller takes the generation lock; later identical
 --    prompts see it held and wait for that caller's answer (coalesced).
 local cached = nil
+local hit = false
 local lock = 0
 local saved_tokens = 0
 local saved_ms = 0
-if allowed and use_cache then
+if allowed and outcome ~= "" then
+  -- Cluster: the caller looked up the cache (and took the lock) on the prompt's slot.
+  if outcome == "hit" then
+    hit = true
+    saved_tokens = given_saved_tokens
+    saved_ms = given_saved_ms
+  elseif outcome == "coalesced" then
+    lock = 2
+  end
+elseif allowed and use_cache then
   cached = redis.call("GET", cache_key)
   if cached then
+    hit = true
     local ok, doc = pcall(cjson.decode, cached)
     if ok and type(doc) == "table" then
       if type(doc.usage) == "table" and tonumber(doc.usage.totalTokens) then
@@ -183,8 +209,8 @@ redis.call("HINCRBY", bucket_key, "req", 1)
 if allowed then
   redis.call("HINCRBY", totals_key, "allowed", 1)
   redis.call("HINCRBY", bucket_key, "ok", 1)
-  if use_cache then
-    if cached or coalesced then
+  if counts_cache then
+    if hit or coalesced then
       redis.call("HINCRBY", totals_key, "hits", 1)
       redis.call("HINCRBY", totals_key, "tokens_saved", saved_tokens)
       redis.call("HINCRBY", totals_key, "time_saved_ms", saved_ms)
@@ -214,7 +240,7 @@ redis.call("EXPIRE", active_key, top_ttl)
 local event_type = nil
 if not allowed then
   event_type = "blocked"
-elseif use_cache and (cached or coalesced) then
+elseif counts_cache and (hit or coalesced) then
   event_type = "hit"
 end
 if event_type then

@@ -10,6 +10,11 @@
   that generated after all (its wait ran out) is moved from hits to misses
   here, in the same atomic step.
 
+  On a cluster the cache entry and the lock live on the prompt's slot, the
+  rest on the caller's shard slot: cache-store.lua does the cache half there
+  and this script, with ARGV[18] set, does only the shard half (KEYS[1] and
+  KEYS[6] are then keys of the shard slot, never touched).
+
   KEYS[1]  cache entry         string, the response JSON
   KEYS[2]  totals              hash of counters
   KEYS[3]  cache index         sorted set, member = prompt hash, score = entry expiry (Unix ms)
@@ -34,8 +39,13 @@
   ARGV[15] resetAt             Unix ms
   ARGV[16] cache key prefix    first hex digits of the prompt hash
   ARGV[17] "1" when decide.lua counted this request as coalesced, else "0"
+  ARGV[18] cache half done by the caller (cluster): "" no (standalone: this
+           script caches, indexes and releases the lock), "stored" yes and
+           the entry is this request's (index it), "kept" yes and another
+           request's entry stays (it is indexed already)
 
   Returns  { stored (1 | 0 when an entry was already there), the cached JSON now in force }
+           (with ARGV[18] set: { 1 | 0 as ARGV[18] says, "" }: the caller has the entry)
 ]]
 
 local cache_key  = KEYS[1]
@@ -55,18 +65,29 @@ local stream_cap = tonumber(ARGV[7])   -- entries
 local bucket_ttl = tonumber(ARGV[8])   -- s
 local request_id = ARGV[9]
 local was_coalesced = ARGV[17] == "1"
+local cache_elsewhere = ARGV[18] or ""  -- "" | "stored" | "kept"
 
 local stored = 1
-local existing = redis.call("GET", cache_key)
-if existing then
-  stored = 0
-  body = existing
+if cache_elsewhere == "" then
+  local existing = redis.call("GET", cache_key)
+  if existing then
+    stored = 0
+    body = existing
+  else
+    redis.call("SET", cache_key, body, "EX", ttl)
+    redis.call("ZADD", index_key, now + ttl * 1000, sha)
+  end
+  if redis.call("GET", lock_key) == request_id then redis.call("DEL", lock_key) end
 else
-  redis.call("SET", cache_key, body, "EX", ttl)
-  redis.call("ZADD", index_key, now + ttl * 1000, sha)
+  -- Cluster: cache-store.lua wrote (or kept) the entry on the prompt's slot.
+  body = ""
+  if cache_elsewhere == "stored" then
+    redis.call("ZADD", index_key, now + ttl * 1000, sha)
+  else
+    stored = 0
+  end
 end
 redis.call("ZREMRANGEBYSCORE", index_key, "-inf", now)
-if redis.call("GET", lock_key) == request_id then redis.call("DEL", lock_key) end
 
 if was_coalesced then
   redis.call("HINCRBY", totals_key, "hits", -1)
