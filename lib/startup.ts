@@ -19,8 +19,11 @@ export function checkConfigOrExit(): void {
     }
     throw error;
   }
-  const client = getValkey();
-  client.once("ready", () => console.log(`[flowgate] connected to Valkey at ${redacted(getConfig().VALKEY_URL)}`));
+  const config = getConfig();
+  const where = config.VALKEY_CLUSTER_NODES
+    ? `the Valkey Cluster at ${config.VALKEY_CLUSTER_NODES.map((n) => `${n.host}:${n.port}`).join(", ")}`
+    : `Valkey at ${redacted(config.VALKEY_URL)}`;
+  getValkey().once("ready", () => console.log(`[flowgate] connected to ${where}`));
 }
 
 /** The URL without its password, for logs. */

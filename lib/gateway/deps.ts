@@ -30,28 +30,26 @@ export function getGatewayDeps(): GatewayDeps {
 }
 
 /** Dependencies for a given configuration and client (the bench builds several). */
-export function createGatewayDeps(config: Config, valkey: () => Promise<Redis> = readyValkey): GatewayDeps {
-  {
-    const metrics = getMetrics();
-    const breaker = createBreaker({
-      threshold: config.BREAKER_THRESHOLD,
-      cooldownMs: config.BREAKER_COOLDOWN_MS,
-      onStateChange: (state) => {
-        setBreakerGauge(metrics, state);
-        metrics.breakerTransitions.inc({ to: state });
-        if (config.LOG_VALKEY_ERRORS) console.warn(`[flowgate] valkey circuit breaker ${state}`);
-      },
-    });
-    return {
-      config,
-      keys: createKeySpace(config.VALKEY_PREFIX),
-      valkey,
-      now: Date.now,
-      breaker,
-      fallback: createFallbackLimiter(config.FALLBACK_MAX_CLIENTS),
-      metrics,
-    };
-  }
+export function createGatewayDeps(config: Config, valkey: () => Promise<ValkeyClient> = readyValkey): GatewayDeps {
+  const metrics = getMetrics();
+  const breaker = createBreaker({
+    threshold: config.BREAKER_THRESHOLD,
+    cooldownMs: config.BREAKER_COOLDOWN_MS,
+    onStateChange: (state) => {
+      setBreakerGauge(metrics, state);
+      metrics.breakerTransitions.inc({ to: state });
+      if (config.LOG_VALKEY_ERRORS) console.warn(`[flowgate] valkey circuit breaker ${state}`);
+    },
+  });
+  return {
+    config,
+    keys: createKeySpace(config.VALKEY_PREFIX),
+    valkey,
+    now: Date.now,
+    breaker,
+    fallback: createFallbackLimiter(config.FALLBACK_MAX_CLIENTS),
+    metrics,
+  };
 }
 
 /** The policy overrides the environment sets (anonymous row, fail modes). */
