@@ -128,8 +128,11 @@ local dims = {
 -- caller with more than total/top_cap requests is guaranteed to be in the set,
 -- and a count is overestimated by at most the evicted minimum.
 local function bump_top(key, member)
-  if redis.call("ZSCORE", key, member) or redis.call("ZCARD", key) < top_cap then
-    redis.call("ZINCRBY", key, 1, member)
+  -- The common case, a caller already in the set, is one command.
+  if redis.call("ZADD", key, "XX", "INCR", 1, member) then
+    -- counted
+  elseif redis.call("ZCARD", key) < top_cap then
+    redis.call("ZADD", key, 1, member)
   else
     local lowest = redis.call("ZRANGE", key, 0, 0, "WITHSCORES")
     redis.call("ZREM", key, lowest[1])
