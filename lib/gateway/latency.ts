@@ -44,7 +44,8 @@ export function percentile(values: ArrayLike<number>, p: number): number | null 
 
 function summarize(ring: Ring): { p50: number | null; p95: number | null; count: number } {
   const values = ring.values.subarray(0, ring.count);
-  return { p50: percentile(values, 50), p95: percentile(values, 95), count: ring.count };
+  const round = (ms: number | null) => (ms === null ? null : Math.round(ms * 100) / 100);
+  return { p50: round(percentile(values, 50)), p95: round(percentile(values, 95)), count: ring.count };
 }
 
 export function latencySummary(): LatencySummary {
