@@ -68,19 +68,6 @@ function clamp(value: number, bounds: { min: number; max: number }): number {
   return Math.min(bounds.max, Math.max(bounds.min, Math.round(value)));
 }
 
-function tally(outcomes: SimulateOutcome[]) {
-  const t = { successful: 0, cached: 0, blocked: 0, failed: 0 };
-  for (const o of outcomes) {
-    if (o === "allowed") t.successful += 1;
-    else if (o === "cached") {
-      t.successful += 1;
-      t.cached += 1;
-    } else if (o === "blocked") t.blocked += 1;
-    else t.failed += 1;
-  }
-  return t;
-}
-
 /** The one-click load simulator, streaming real progress from /api/simulate (NDJSON). */
 export function SimulatorPanel({ className }: { className?: string }) {
   const [presetId, setPresetId] = useState(PRESETS[0]!.id);
@@ -158,11 +145,11 @@ export function SimulatorPanel({ className }: { className?: string }) {
   }
 
   const outcomes = run.phase === "idle" ? [] : run.outcomes;
-  const t = tally(outcomes);
+  const series = toRunSeries(outcomes, 80);
+  const t = series.at(-1) ?? { successful: 0, cached: 0, blocked: 0, failed: 0 };
   const total = run.phase === "running" || run.phase === "done" ? run.total : 0;
   const done = run.phase === "running" ? run.done : run.phase === "done" ? run.total : outcomes.length;
   const percent = total > 0 ? Math.round((100 * done) / total) : 0;
-  const series = toRunSeries(outcomes, 80);
 
   return (
     <Card

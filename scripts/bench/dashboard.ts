@@ -6,6 +6,7 @@
  * (a new browser context each). Traffic has been sent before, so the chart
  * has bars to draw rather than its empty state.
  */
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../tests/support/chromium";
 import { gzipSync } from "node:zlib";
 import { chromium } from "@playwright/test";
 import { median } from "../lib/percentiles";
@@ -26,18 +27,7 @@ export interface DashboardResult {
 const CHART = '[data-testid="traffic-chart"] svg.recharts-surface';
 
 export async function measureDashboard(appUrl: string, opts: { loads: number }): Promise<DashboardResult> {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   const html = await (await fetch(`${appUrl}/`)).text();
   const scriptTagsInHtml = new Set([...html.matchAll(/<script[^>]+src="([^"]+)"/g)].map((m) => m[1])).size;
 

@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import { expect, test } from "@playwright/test";
-import { freePort, startValkey, type TestValkey } from "../support/valkey-server";
+import { startAppServer, type AppServer } from "../support/app-server";
+import { startValkey, type TestValkey } from "../support/valkey-server";
 
 /**
  * Two instances of the built app (server.mjs, as in production) on one
@@ -15,59 +14,17 @@ import { freePort, startValkey, type TestValkey } from "../support/valkey-server
  * under scripts/test.sh) and its own private Valkey.
  */
 
-const root = path.resolve(__dirname, "../..");
 const LIMIT = 50;
 const REQUESTS = 200;
 
-interface Instance {
-  url: string;
-  stop(): Promise<void>;
-}
+type Instance = AppServer;
 
-async function startInstance(valkeyUrl: string): Promise<Instance> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["server.mjs"], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      VALKEY_URL: valkeyUrl,
-      // One proxy hop believed, so the test can name the client.
-      TRUST_PROXY: "1",
-      RATE_LIMIT_MAX: String(LIMIT),
-      RATE_LIMIT_WINDOW_MS: "60000",
-      SIMULATED_LATENCY_MS: "0",
-    },
+const startInstance = (valkeyUrl: string): Promise<Instance> =>
+  startAppServer({
+    valkeyUrl,
+    // One proxy hop believed, so the test can name the client.
+    env: { TRUST_PROXY: "1", RATE_LIMIT_MAX: String(LIMIT), RATE_LIMIT_WINDOW_MS: "60000" },
   });
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server.mjs exited with ${child.exitCode}:\n${output}`);
-    try {
-      if ((await fetch(`${url}/api/stats`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`server.mjs on ${port} did not answer within 20 s:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-        setTimeout(() => child.kill("SIGKILL"), 3000).unref();
-      }),
-  };
-}
 
 let valkey: TestValkey;
 let instances: Instance[] = [];

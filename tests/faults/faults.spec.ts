@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import autocannon from "autocannon";
 import { expect, test } from "@playwright/test";
-import { freePort, startValkey, type TestValkey } from "../support/valkey-server";
+import { startAppServer, type AppServer } from "../support/app-server";
+import { startValkey, type TestValkey } from "../support/valkey-server";
 
 /**
  * The fault suite: the built app (server.mjs) under steady load from
@@ -17,58 +16,21 @@ import { freePort, startValkey, type TestValkey } from "../support/valkey-server
 const COMMAND_TIMEOUT_MS = 300;
 /** Scheduling noise on a shared 2-core machine running the load, the app and Valkey at once. */
 const MARGIN_MS = 1200;
-const root = path.resolve(__dirname, "../..");
 
-interface App {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
+type App = AppServer;
 
-async function startApp(valkey: TestValkey, env: Record<string, string>): Promise<App> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ["server.mjs"], {
-    cwd: root,
-    stdio: ["ignore", "ignore", "pipe"],
+const startApp = (valkey: TestValkey, env: Record<string, string>): Promise<App> =>
+  startAppServer({
+    valkeyUrl: valkey.url,
+    timeoutMs: 60_000,
     env: {
-      ...process.env,
-      NODE_ENV: "production",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      VALKEY_URL: valkey.url,
       VALKEY_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS),
       VALKEY_CONNECT_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS),
-      SIMULATED_LATENCY_MS: "0",
       TRUST_PROXY: "1",
       LOG_VALKEY_ERRORS: "false",
       ...env,
     },
   });
-  let stderr = "";
-  child.stderr?.on("data", (d) => (stderr += String(d)));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server.mjs exited with ${child.exitCode}: ${stderr}`);
-    try {
-      if ((await fetch(`${url}/api/stats`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`server.mjs did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return {
-    url,
-    child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
-}
 
 interface Sample {
   /** ms since the load started, when the answer arrived. */
