@@ -51,7 +51,10 @@ export interface GatewayInput {
 export async function runGateway(input: GatewayInput): Promise<GatewayResult> {
   const started = performance.now();
   const result = await decideAndServe(input);
-  if (result.kind === "hit" || result.kind === "miss" || result.kind === "blocked") {
+  // A coalesced hit waited for another request's generation: it is neither a
+  // cache hit's latency nor a model call's, so it stays out of both.
+  const coalesced = result.kind === "hit" && result.coalesced === true;
+  if ((result.kind === "hit" && !coalesced) || result.kind === "miss" || result.kind === "blocked") {
     recordLatency(result.kind, performance.now() - started);
   }
   return result;

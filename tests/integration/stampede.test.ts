@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateResponseSchema } from "@/lib/schemas";
 import { createValkeyClient } from "@/lib/valkey/client";
+import { statsSchema } from "@/lib/schemas";
 import { generateRequest, loadApp, type LoadedApp } from "../support/app";
 
 /**
@@ -37,6 +38,7 @@ describe("cache stampede", () => {
   it("50 simultaneous identical new prompts in one instance: 1 generation, 50 identical answers, 49 hits", async () => {
     const app = await loadApp({ SIMULATED_LATENCY_MS: "200" });
     opened.push(app);
+    const latencyBefore = statsSchema.parse(await (await app.stats.GET()).json()).latency;
     const { responses, bodies } = await burst([app], "A stampede of identical prompts", 50);
     expect(responses.map((r) => r.status)).toEqual(Array(50).fill(200));
     expect(new Set(bodies.map((b) => b.response)).size).toBe(1);
@@ -47,6 +49,10 @@ describe("cache stampede", () => {
     // All but the owner arrived while it was generating: they waited for its answer.
     expect(t.coalesced).toBe(49);
     expect(bodies.filter((b) => b.coalesced)).toHaveLength(49);
+    // Their wait is not a cache hit's latency: the dashboard's "hit vs miss" leaves them out.
+    const latencyAfter = statsSchema.parse(await (await app.stats.GET()).json()).latency;
+    expect(latencyAfter.hit.count).toBe(latencyBefore.hit.count);
+    expect(latencyAfter.miss.count).toBe(Math.min(500, latencyBefore.miss.count + 1));
     // The lock is gone once the answer is stored.
     const { hashPrompt } = await import("@/lib/gateway/prompt-cache");
     expect(await app.inspect.exists(`${app.prefix}lock:{${hashPrompt("A stampede of identical prompts", "flowgate-sim-1")}}`)).toBe(0);
