@@ -11,16 +11,14 @@ import type { Algorithm } from "@/lib/tiers";
  * on NOSCRIPT by itself.
  *
  * Why a prelude instead of one big script: each algorithm lives in its own
- * file with its own contract and runs standalone (the algorithm lab and the
- * algorithm tests call it directly), while decide.lua must check every
- * dimension of a plan and consume all or nothing in ONE atomic call. So the
- * module part of each algorithm file (above its `--@@standalone` marker) is
- * concatenated in front of decide.lua and peek.lua here, once, at load time:
- * one script per call, one round trip, and no copy of an algorithm to keep
- * in sync.
+ * file (a module with check() and commit()), while decide.lua must check
+ * every dimension of a plan and consume all or nothing in ONE atomic call. So
+ * each algorithm module is wrapped and put in front of decide.lua and
+ * peek.lua here, once, at load time: one script per call, one round trip,
+ * and no copy of an algorithm to keep in sync. The same module in front of
+ * standalone.lua makes it a command of its own (the lab, the tests, the
+ * simulator's run limit).
  */
-
-export const STANDALONE_MARKER = "--@@standalone";
 
 const ALGORITHM_FILES: Record<Algorithm, string> = {
   "sliding-log": "sliding-log",
@@ -76,18 +74,22 @@ export function readScript(relative: string): string {
   return source;
 }
 
-/** The module part of an algorithm file: everything above its standalone marker. */
+/** An algorithm module as a Lua expression-statement: `local <name> = (function() … end)()`. */
 export function algorithmModule(algorithm: Algorithm): string {
-  const source = readScript(`algorithms/${ALGORITHM_FILES[algorithm]}`);
-  const at = source.indexOf(STANDALONE_MARKER);
-  if (at < 0) throw new Error(`${algorithm}.lua has no ${STANDALONE_MARKER} marker`);
-  return source.slice(0, at);
+  const name = ALGORITHM_FILES[algorithm].replace(/-/g, "_");
+  return `local ${name} = (function()\n${readScript(`algorithms/${ALGORITHM_FILES[algorithm]}`)}\nend)()\n`;
 }
 
 /** A script with every algorithm module in front of it. */
 export function composeScript(name: "decide" | "peek"): string {
   const modules = (Object.keys(ALGORITHM_FILES) as Algorithm[]).map(algorithmModule);
   return [...modules, readScript(name)].join("\n");
+}
+
+/** One algorithm as a command of its own: its module, then the shared entry point. */
+export function standaloneScript(algorithm: Algorithm): string {
+  const name = ALGORITHM_FILES[algorithm].replace(/-/g, "_");
+  return `${algorithmModule(algorithm)}local algorithm = ${name}\n${readScript("algorithms/standalone")}`;
 }
 
 export function registerScripts(client: Pick<Redis, "defineCommand">): void {
@@ -101,7 +103,7 @@ export function registerScripts(client: Pick<Redis, "defineCommand">): void {
   for (const algorithm of Object.keys(ALGORITHM_FILES) as Algorithm[]) {
     client.defineCommand(ALGORITHM_COMMAND[algorithm], {
       numberOfKeys: 1,
-      lua: readScript(`algorithms/${ALGORITHM_FILES[algorithm]}`),
+      lua: standaloneScript(algorithm),
     });
   }
 }

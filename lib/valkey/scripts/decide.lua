@@ -13,8 +13,8 @@
   event is written by store.lua, once the generation's latency and tokens are
   known.
 
-  Runs with the four algorithm modules (algorithms/*.lua, above their
-  standalone marker) prepended by lib/valkey/scripts.ts: sliding_log,
+  Runs with the four algorithm modules (algorithms/*.lua) prepended by
+  lib/valkey/scripts.ts: sliding_log,
   sliding_counter, token_bucket and fixed_window, each with check() and
   commit().
 

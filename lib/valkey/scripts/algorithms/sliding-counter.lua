@@ -16,20 +16,8 @@
   only and returns { allowed, remaining, reset_at, retry_after, used };
   sliding_counter.commit(key, state, now, window, cost, member, margin) writes.
 
-  Standalone:
-  KEYS[1]  state               hash { w, cur, prev }
-  ARGV[1]  now                 Unix time, ms
-  ARGV[2]  limit               units per window
-  ARGV[3]  window              ms
-  ARGV[4]  cost                units this request takes
-  ARGV[5]  member              unused (same arguments for every algorithm)
-  ARGV[6]  margin              ms added to the key's PEXPIRE
-  ARGV[7]  "1" to consume when allowed, "0" to only look
-
-  Returns  { allowed (1|0), limit, remaining (units, after this request),
-             resetAt (Unix ms when the estimate next drops by a whole unit;
-             now when nothing is used),
-             retryAfter (ms until this cost fits; 0 when allowed) }
+  Standalone, as a command of its own: standalone.lua (the same KEYS, ARGV
+  and reply for all four algorithms).
 ]]
 
 local sliding_counter = {}
@@ -88,16 +76,4 @@ function sliding_counter.commit(key, s, now, window, cost, member, margin)
   redis.call("PEXPIRE", key, (s.index + 2) * window - now + margin)
 end
 
---@@standalone (everything below is dropped when the module is composed)
-local key    = KEYS[1]
-local now    = tonumber(ARGV[1])  -- Unix ms
-local limit  = tonumber(ARGV[2])  -- units per window
-local window = tonumber(ARGV[3])  -- ms
-local cost   = tonumber(ARGV[4])  -- units
-local member = ARGV[5]
-local margin = tonumber(ARGV[6])  -- ms
-local commit = ARGV[7] == "1"
-
-local s = sliding_counter.check(key, now, limit, window, cost)
-if s.allowed and commit and cost > 0 then sliding_counter.commit(key, s, now, window, cost, member, margin) end
-return { s.allowed and 1 or 0, limit, s.remaining, s.reset_at, s.retry_after }
+return sliding_counter

@@ -7,28 +7,16 @@
   than the limit. Memory grows with the limit (one member per unit), and a
   cost of n writes n members: use it for request counts, not for tokens.
 
-  As a module (lib/valkey/scripts.ts prepends everything above the
-  standalone marker to decide.lua and peek.lua):
+  As a module (lib/valkey/scripts.ts puts it in front of decide.lua,
+  peek.lua and standalone.lua):
     sliding_log.check(key, now, limit, window, cost)  reads only; returns a
       state table { allowed, remaining, reset_at, retry_after, used }
       describing the dimension as if this request were consumed (when it is
       allowed) or not (when refused);
     sliding_log.commit(key, state, now, window, cost, member, margin) writes.
 
-  Standalone (the algorithm lab and the algorithm tests call it directly):
-  KEYS[1]  state               sorted set, member = request id, score = Unix ms
-  ARGV[1]  now                 Unix time, ms
-  ARGV[2]  limit               units per window
-  ARGV[3]  window              ms
-  ARGV[4]  cost                units this request takes (requests: 1)
-  ARGV[5]  member              unique request id
-  ARGV[6]  margin              ms added to the key's PEXPIRE
-  ARGV[7]  "1" to consume when allowed, "0" to only look
-
-  Returns  { allowed (1|0), limit, remaining (units, after this request),
-             resetAt (Unix ms, when the oldest unit leaves the window and
-             frees room; now when nothing is used),
-             retryAfter (ms until this cost fits; 0 when allowed) }
+  Standalone, as a command of its own: standalone.lua (the same KEYS, ARGV
+  and reply for all four algorithms).
 ]]
 
 local sliding_log = {}
@@ -70,16 +58,4 @@ function sliding_log.commit(key, s, now, window, cost, member, margin)
   redis.call("PEXPIRE", key, window + margin)
 end
 
---@@standalone (everything below is dropped when the module is composed)
-local key    = KEYS[1]
-local now    = tonumber(ARGV[1])  -- Unix ms
-local limit  = tonumber(ARGV[2])  -- units per window
-local window = tonumber(ARGV[3])  -- ms
-local cost   = tonumber(ARGV[4])  -- units
-local member = ARGV[5]
-local margin = tonumber(ARGV[6])  -- ms
-local commit = ARGV[7] == "1"
-
-local s = sliding_log.check(key, now, limit, window, cost)
-if s.allowed and commit and cost > 0 then sliding_log.commit(key, s, now, window, cost, member, margin) end
-return { s.allowed and 1 or 0, limit, s.remaining, s.reset_at, s.retry_after }
+return sliding_log

@@ -16,20 +16,8 @@
   and returns { allowed, remaining, reset_at, retry_after, used };
   token_bucket.commit(key, state, now, window, cost, member, margin) writes.
 
-  Standalone:
-  KEYS[1]  state               hash { lvl, ts }
-  ARGV[1]  now                 Unix time, ms
-  ARGV[2]  limit               bucket size, units (refilled once per window)
-  ARGV[3]  window              ms
-  ARGV[4]  cost                units this request takes
-  ARGV[5]  member              unused (same arguments for every algorithm)
-  ARGV[6]  margin              ms added to the key's PEXPIRE
-  ARGV[7]  "1" to consume when allowed, "0" to only look
-
-  Returns  { allowed (1|0), limit, remaining (whole units left, after this
-             request), resetAt (Unix ms when the next whole unit is back; now
-             when the bucket is full), retryAfter (ms until this cost fits;
-             0 when allowed) }
+  Standalone, as a command of its own: standalone.lua (the same KEYS, ARGV
+  and reply for all four algorithms).
 ]]
 
 local token_bucket = {}
@@ -65,16 +53,4 @@ function token_bucket.commit(key, s, now, window, cost, member, margin)
   redis.call("PEXPIRE", key, s.full_in + margin)
 end
 
---@@standalone (everything below is dropped when the module is composed)
-local key    = KEYS[1]
-local now    = tonumber(ARGV[1])  -- Unix ms
-local limit  = tonumber(ARGV[2])  -- units per window
-local window = tonumber(ARGV[3])  -- ms
-local cost   = tonumber(ARGV[4])  -- units
-local member = ARGV[5]
-local margin = tonumber(ARGV[6])  -- ms
-local commit = ARGV[7] == "1"
-
-local s = token_bucket.check(key, now, limit, window, cost)
-if s.allowed and commit and cost > 0 then token_bucket.commit(key, s, now, window, cost, member, margin) end
-return { s.allowed and 1 or 0, limit, s.remaining, s.reset_at, s.retry_after }
+return token_bucket
