@@ -14,7 +14,7 @@ export function HitRatioChart() {
   const empty = stats !== undefined && series.every((p) => p.ratio === null);
   return (
     <Card testId="hit-ratio-chart" title="Cache hit ratio over time" subtitle="Per 10 s (dots) and running since the chart's start (line)." stale={stale}>
-      <div className="h-52 w-full">
+      <div className="flex h-52 w-full flex-col">
         {!stats ? (
           <Skeleton className="h-full w-full" />
         ) : empty ? (

@@ -76,7 +76,13 @@ export function StatCards() {
         tone="rose"
         label="Blocked (429)"
         value={s ? formatCount(s.totals.blocked) : ""}
-        detail={s ? `${formatPercent(blockedShare)} of requests · ${formatCount(s.rateLimit.blockedPerMinute)} in the last minute` : ""}
+        detail={
+          s
+            ? s.totals.requests === 0
+              ? "no requests yet"
+              : `${formatPercent(blockedShare)} of requests · ${formatCount(s.rateLimit.blockedPerMinute)} in the last minute`
+            : ""
+        }
         loading={loading}
         stale={stale}
       />

@@ -13,7 +13,7 @@ export function TopConsumers() {
   const bars = stats ? toConsumerBars(stats.rateLimit.topConsumers) : [];
   return (
     <Card testId="top-consumers" title="Top consumers, last 2 minutes" subtitle="Requests per caller (IP, API key hash or simulated client), admitted vs blocked." stale={stale}>
-      <div className="h-52 w-full">
+      <div className="flex h-52 w-full flex-col">
         {!stats ? (
           <Skeleton className="h-full w-full" />
         ) : bars.length === 0 ? (

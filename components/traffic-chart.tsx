@@ -27,7 +27,7 @@ export function TrafficChart({ className }: { className?: string }) {
         </div>
       }
     >
-      <div className="h-64 w-full">
+      <div className="flex h-64 w-full flex-col">
         {!stats ? (
           <Skeleton className="h-full w-full" />
         ) : empty ? (

@@ -19,6 +19,7 @@ export function ratio(part: number, whole: number): number | null {
 
 export function formatMs(ms: number | null): string {
   if (ms === null || !Number.isFinite(ms)) return "—";
+  if (ms === 0) return "0 ms";
   if (ms < 1) return `${ms.toFixed(2)} ms`;
   if (ms < 10) return `${ms.toFixed(1)} ms`;
   if (ms < 1000) return `${Math.round(ms)} ms`;

@@ -14,21 +14,33 @@ import "server-only";
  * module graph the tests load) has its own, as separate processes would.
  */
 
-const inflight = new Map<string, Promise<unknown>>();
+const inflight = new Map<string, { promise: Promise<unknown>; waiters: number }>();
 
 /** Run the owner's generation, visible to same-process waiters until it settles. */
 export function shareGeneration<T>(promptHash: string, produce: () => Promise<T>): Promise<T> {
+  const slot: { promise: Promise<unknown>; waiters: number } = { promise: Promise.resolve(), waiters: 0 };
+  inflight.set(promptHash, slot);
   const promise = produce();
-  inflight.set(promptHash, promise);
+  slot.promise = promise;
   const forget = () => {
-    if (inflight.get(promptHash) === promise) inflight.delete(promptHash);
+    if (inflight.get(promptHash) === slot) inflight.delete(promptHash);
   };
   promise.then(forget, forget);
   return promise;
 }
 
 export function inflightGeneration<T>(promptHash: string): Promise<T> | undefined {
-  return inflight.get(promptHash) as Promise<T> | undefined;
+  return inflight.get(promptHash)?.promise as Promise<T> | undefined;
+}
+
+/**
+ * Same-process requests waiting for this prompt's generation so far. The
+ * owner reads it when it stores the answer and credits their savings (tokens
+ * and model time not spent) in the same call: a waiter costs no extra round
+ * trip to be counted.
+ */
+export function waitersOf(promptHash: string): number {
+  return inflight.get(promptHash)?.waiters ?? 0;
 }
 
 export function inflightCount(): number {
@@ -50,8 +62,10 @@ export async function waitForGeneration<T>(input: {
   const deadline = performance.now() + input.waitMs;
   let delay = 5;
   for (;;) {
-    const local = inflightGeneration<T>(input.promptHash);
-    if (local) {
+    const slot = inflight.get(input.promptHash);
+    const local = slot?.promise as Promise<T> | undefined;
+    if (slot && local) {
+      slot.waiters += 1;
       const left = Math.max(0, deadline - performance.now());
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<null>((resolve) => {

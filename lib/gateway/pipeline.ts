@@ -2,7 +2,7 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import type { GenerateResponse } from "@/lib/schemas";
 import { BreakerOpenError } from "@/lib/gateway/breaker";
-import { shareGeneration, waitForGeneration } from "@/lib/gateway/coalesce";
+import { shareGeneration, waitForGeneration, waitersOf } from "@/lib/gateway/coalesce";
 import { policyOverrides, type GatewayDeps } from "@/lib/gateway/deps";
 import type { Identity } from "@/lib/gateway/identity";
 import { DEFAULT_MODEL, estimateTokens, generate } from "@/lib/gateway/model";
@@ -233,6 +233,7 @@ async function decideAndServe(input: GatewayInput): Promise<GatewayResult> {
           now: deps.now(),
           wasCoalesced,
           ownsLock: decision.lock === "owner" || tookOver,
+          creditWaiters: waitersOf(promptHash),
         }),
       );
     } catch (error) {

@@ -29,6 +29,8 @@ export interface StoreInput {
   wasCoalesced?: boolean;
   /** This request holds the prompt's generation lock (it took it, or took it over). */
   ownsLock?: boolean;
+  /** Same-process requests that waited for this generation: their savings are counted here. */
+  creditWaiters?: number;
 }
 
 /**
@@ -98,6 +100,7 @@ function storeShard(input: StoreInput, json: string, cacheElsewhere: "" | "store
     input.promptHash.slice(0, 12),
     input.wasCoalesced ? "1" : "0",
     cacheElsewhere,
+    input.creditWaiters ?? 0,
   );
 }
 

@@ -46,6 +46,9 @@ describe("cache stampede", () => {
     expect(responses.filter((r) => r.headers.get("x-cache") === "HIT")).toHaveLength(49);
     const t = await totals(app);
     expect(t).toMatchObject({ generations: 1, misses: 1, hits: 49, allowed: 50 });
+    // The 49 that shared the one generation saved its tokens and its time, each.
+    expect(t.tokens_saved).toBe(49 * bodies[0]!.usage.totalTokens);
+    expect(t.time_saved_ms).toBe(49 * t.generation_ms!);
     // All but the owner arrived while it was generating: they waited for its answer.
     expect(t.coalesced).toBe(49);
     expect(bodies.filter((b) => b.coalesced)).toHaveLength(49);

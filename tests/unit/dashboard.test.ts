@@ -67,6 +67,7 @@ describe("formatting", () => {
   });
 
   it("formats durations from sub-millisecond to hours", () => {
+    expect(formatMs(0)).toBe("0 ms");
     expect(formatMs(0.456)).toBe("0.46 ms");
     expect(formatMs(4.56)).toBe("4.6 ms");
     expect(formatMs(456)).toBe("456 ms");

@@ -43,6 +43,9 @@
            script caches, indexes and releases the lock), "stored" yes and
            the entry is this request's (index it), "kept" yes and another
            request's entry stays (it is indexed already)
+  ARGV[19] waiters             same-process requests that waited for this answer
+           (counted as coalesced hits by decide.lua, with nothing saved yet):
+           their tokens and model time saved are added here
 
   Returns  { stored (1 | 0 when an entry was already there), the cached JSON now in force }
            (with ARGV[18] set: { 1 | 0 as ARGV[18] says, "" }: the caller has the entry)
@@ -66,6 +69,7 @@ local bucket_ttl = tonumber(ARGV[8])   -- s
 local request_id = ARGV[9]
 local was_coalesced = ARGV[17] == "1"
 local cache_elsewhere = ARGV[18] or ""  -- "" | "stored" | "kept"
+local waiters    = tonumber(ARGV[19]) or 0  -- requests
 
 local stored = 1
 if cache_elsewhere == "" then
@@ -99,6 +103,11 @@ end
 redis.call("HINCRBY", totals_key, "generations", 1)
 redis.call("HINCRBY", totals_key, "tokens_generated", tokens)
 redis.call("HINCRBY", totals_key, "generation_ms", latency)
+if waiters > 0 then
+  -- The requests that shared this generation saved what it cost.
+  redis.call("HINCRBY", totals_key, "tokens_saved", tokens * waiters)
+  redis.call("HINCRBY", totals_key, "time_saved_ms", latency * waiters)
+end
 redis.call("HINCRBY", bucket_key, "tok", tokens)
 redis.call("EXPIRE", bucket_key, bucket_ttl)
 
