@@ -120,9 +120,13 @@ export function StatCards() {
         value={s ? <span className="text-emerald-300">{formatMs(s.latency.hit.p50)}</span> : ""}
         detail={
           s
-            ? s.latency.miss.p50 === null
-              ? "no model call measured yet (this instance)"
-              : `vs ${formatMs(s.latency.miss.p50)} for a model call (this instance)`
+            ? s.latency.hit.p50 === null
+              ? s.latency.miss.p50 === null
+                ? "nothing measured yet (this instance)"
+                : `no direct hit yet; a model call takes ${formatMs(s.latency.miss.p50)}`
+              : s.latency.miss.p50 === null
+                ? "no model call measured yet (this instance)"
+                : `vs ${formatMs(s.latency.miss.p50)} for a model call (this instance)`
             : ""
         }
         loading={loading}
