@@ -42,10 +42,10 @@ const PATTERNS: Pattern[] = [
   },
   {
     title: "Counters and charts, without scanning",
-    why: "Totals live in one hash, traffic in 10-second bucket hashes that expire after an hour, consumers in per-minute sorted sets. /api/stats reads a fixed list of keys: its cost does not grow with the keyspace.",
+    why: "Totals live in one hash, traffic in 10-second bucket hashes that expire when they leave the 10-minute chart, consumers in per-minute sorted sets. /api/stats reads a fixed list of keys: its cost does not grow with the keyspace.",
     commands: [
       { cmd: "HINCRBY fg:{0}:stats requests 1", note: "also allowed / blocked / hits / misses / tokens" },
-      { cmd: "HINCRBY fg:{0}:ts:<bucket-ms> req 1 · EXPIRE … 3600", note: "the traffic chart" },
+      { cmd: "HINCRBY fg:{0}:ts:<bucket-ms> req 1 · EXPIRE … 610", note: "the traffic chart" },
       { cmd: "ZINCRBY fg:{0}:top:<minute> 1 <identity> · EXPIRE … 120", note: "top consumers (and topb: for blocks), at most 1,000 members (Space-Saving)" },
       { cmd: "PFADD fg:{0}:callers:<bucket-ms> <identity> · PFCOUNT over the last 6 buckets", note: "distinct callers of the last minute in fixed memory, no KEYS" },
     ],

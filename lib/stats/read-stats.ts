@@ -147,7 +147,7 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
   const lastBucket = bucketStart(now);
   const chartStarts = Array.from({ length: CHART_BUCKETS }, (_, i) => lastBucket - (CHART_BUCKETS - 1 - i) * BUCKET_MS);
   const recentStarts = Array.from({ length: 60_000 / BUCKET_MS }, (_, i) => lastBucket - i * BUCKET_MS);
-  const hourStarts = Array.from({ length: BUCKET_TTL_SECONDS * 1000 / BUCKET_MS }, (_, i) => lastBucket - i * BUCKET_MS);
+  const liveStarts = Array.from({ length: Math.ceil((BUCKET_TTL_SECONDS * 1000) / BUCKET_MS) }, (_, i) => lastBucket - i * BUCKET_MS);
 
   let client;
   try {
@@ -170,12 +170,12 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
       pipeline.pfcount(...recentStarts.map((t) => keys.activeCallers(s, t)));
       pipeline.zcount(keys.cacheIndex(s), now, "+inf");
       pipeline.xlen(keys.events(s));
-      // Counter keys alive: the totals hash, an hour of buckets, four minute sets,
+      // Counter keys alive: the totals hash, the buckets still alive, four minute sets,
       // two minutes of caller HyperLogLogs.
       pipeline.exists(
         keys.totals(s),
-        ...hourStarts.map((t) => keys.bucket(s, t)),
-        ...hourStarts.slice(0, 12).map((t) => keys.activeCallers(s, t)),
+        ...liveStarts.map((t) => keys.bucket(s, t)),
+        ...liveStarts.slice(0, 12).map((t) => keys.activeCallers(s, t)),
         keys.top(s, minute),
         keys.top(s, minute - 1),
         keys.topBlocked(s, minute),

@@ -9,8 +9,12 @@
 
 /** Width of one time bucket, ms. The traffic chart plots these. */
 export const BUCKET_MS = 10_000;
-/** How long a time bucket is kept, s. */
-export const BUCKET_TTL_SECONDS = 3600;
+/**
+ * How long a time bucket is kept, s: as long as the chart shows it (60 × 10 s)
+ * and one bucket more. Nothing reads older buckets, and /api/stats counts the
+ * live ones with one EXISTS, so a longer life would only cost lookups.
+ */
+export const BUCKET_TTL_SECONDS = 610;
 /** How many buckets the stats snapshot returns (10 minutes). */
 export const CHART_BUCKETS = 60;
 /** Per-minute top-consumer sets live this long, s (this minute and the last). */

@@ -80,10 +80,13 @@ export function algorithmModule(algorithm: Algorithm): string {
   return `local ${name} = (function()\n${readScript(`algorithms/${ALGORITHM_FILES[algorithm]}`)}\nend)()\n`;
 }
 
-/** A script with every algorithm module in front of it. */
+/** A script with every algorithm module in front of it, and ALGORITHMS: name → module. */
 export function composeScript(name: "decide" | "peek"): string {
-  const modules = (Object.keys(ALGORITHM_FILES) as Algorithm[]).map(algorithmModule);
-  return [...modules, readScript(name)].join("\n");
+  const algorithms = Object.keys(ALGORITHM_FILES) as Algorithm[];
+  const table = `local ALGORITHMS = {\n${algorithms
+    .map((a) => `  ["${a}"] = ${ALGORITHM_FILES[a].replace(/-/g, "_")},`)
+    .join("\n")}\n}\n`;
+  return [...algorithms.map(algorithmModule), table, readScript(name)].join("\n");
 }
 
 /** One algorithm as a command of its own: its module, then the shared entry point. */

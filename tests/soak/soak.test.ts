@@ -67,7 +67,7 @@ async function waitForWindowsToExpire(): Promise<void> {
   await app.generate.POST(generateRequest("soak trim", { ip: "192.0.2.250" }));
 }
 
-/** The per-minute top sets, 10 s buckets and caller HyperLogLogs: capped, and gone within 2 minutes (an hour for buckets). */
+/** The per-minute top sets, 10 s buckets and caller HyperLogLogs: capped, and gone within 2 minutes (10 minutes for buckets). */
 const expiringAggregate = /:(top|topb|ts|callers):/;
 
 async function aggregateBytes(): Promise<number> {

@@ -14,9 +14,9 @@
   known.
 
   Runs with the four algorithm modules (algorithms/*.lua) prepended by
-  lib/valkey/scripts.ts: sliding_log,
-  sliding_counter, token_bucket and fixed_window, each with check() and
-  commit().
+  lib/valkey/scripts.ts: sliding_log, sliding_counter, token_bucket and
+  fixed_window, each with check() and commit(), and ALGORITHMS, the table
+  from an algorithm's name to its module.
 
   KEYS[1]  dimension 1 state   requests per window (type depends on its algorithm)
   KEYS[2]  dimension 2 state   tokens per window (unused when ARGV[17] == "")
@@ -108,13 +108,6 @@ local given_saved_tokens = tonumber(ARGV[29]) or 0  -- tokens
 local given_saved_ms     = tonumber(ARGV[30]) or 0  -- ms
 -- Hits and misses are counted when this script looks the cache up or the caller did.
 local counts_cache = use_cache or outcome ~= ""
-
-local ALGORITHMS = {
-  ["sliding-log"] = sliding_log,
-  ["sliding-counter"] = sliding_counter,
-  ["token-bucket"] = token_bucket,
-  ["fixed-window"] = fixed_window,
-}
 
 local dims = {
   { key = d1_key, algo = d1_algo, limit = d1_limit, window = d1_window, cost = d1_cost, name = d1_name },

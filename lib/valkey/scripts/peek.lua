@@ -2,7 +2,8 @@
   peek.lua: what is left of each of a caller's limits, without consuming.
 
   The same checks decide.lua runs, with a cost of 0: nothing is written.
-  Runs with the algorithm modules prepended by lib/valkey/scripts.ts.
+  Runs with the algorithm modules and ALGORITHMS (name → module) prepended
+  by lib/valkey/scripts.ts.
 
   KEYS[1..3]  dimension state  as in decide.lua (requests, tokens, daily)
 
@@ -29,13 +30,6 @@ local d2_window = tonumber(ARGV[7])   -- ms
 local d3_algo   = ARGV[8]
 local d3_limit  = tonumber(ARGV[9])   -- units per window
 local d3_window = tonumber(ARGV[10])  -- ms
-
-local ALGORITHMS = {
-  ["sliding-log"] = sliding_log,
-  ["sliding-counter"] = sliding_counter,
-  ["token-bucket"] = token_bucket,
-  ["fixed-window"] = fixed_window,
-}
 
 local dims = {
   { key = d1_key, algo = d1_algo, limit = d1_limit, window = d1_window },
