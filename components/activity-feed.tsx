@@ -1,10 +1,10 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
-import { newEventIds } from "@/lib/dashboard/chart-data";
+import { DOOR_LABELS, newEventIds } from "@/lib/dashboard/chart-data";
 import { formatAgo, formatClock, formatIdentity, formatIn, formatMs } from "@/lib/dashboard/format";
 import { useStats } from "@/lib/hooks/use-stats";
-import type { ActivityEvent } from "@/lib/schemas";
+import type { ActivityEvent, Door } from "@/lib/schemas";
 import { Badge, Card, EmptyState, Skeleton, cx } from "@/components/ui";
 
 const TYPE_LOOK = {
@@ -12,6 +12,8 @@ const TYPE_LOOK = {
   hit: { tone: "hit", label: "cache hit" },
   miss: { tone: "miss", label: "cache miss" },
 } as const;
+
+const DOOR_ENDPOINTS: Record<Door, string> = { generate: "POST /api/generate", openai: "POST /v1/chat/completions" };
 
 function Detail({ event, now }: { event: ActivityEvent; now: number }) {
   const rows: [string, string][] = [
@@ -25,6 +27,8 @@ function Detail({ event, now }: { event: ActivityEvent; now: number }) {
             : "Admitted, answered from the cache"
           : "Admitted, answered by the model, then cached",
     ],
+    ["Door", `${DOOR_LABELS[event.door]} · ${DOOR_ENDPOINTS[event.door]}`],
+    ["Model", event.model || "not recorded"],
     ["Plan", event.tier],
     ["Limit", `${event.policy}: ${event.inWindow} of ${event.limit} used · ${event.remaining} left`],
     ["Frees up", `${formatClock(event.resetAt)} (${formatIn(event.resetAt, now)})`],
@@ -89,7 +93,7 @@ export function ActivityFeed({ className }: { className?: string }) {
             const look = TYPE_LOOK[event.type];
             const expanded = open === event.id;
             return (
-              <li key={event.id} data-testid="activity-item" data-type={event.type}>
+              <li key={event.id} data-testid="activity-item" data-type={event.type} data-door={event.door}>
                 <button
                   type="button"
                   aria-expanded={expanded}
@@ -105,8 +109,20 @@ export function ActivityFeed({ className }: { className?: string }) {
                   </span>
                   <span className="min-w-0 flex-1 truncate font-mono text-slate-200">{formatIdentity(event.identity)}</span>
                   <span className="hidden text-slate-500 sm:inline">{event.tier}</span>
+                  {event.model ? (
+                    <span data-testid="activity-model" className="hidden max-w-[10rem] truncate font-mono text-slate-400 md:inline">
+                      {event.model}
+                    </span>
+                  ) : null}
                   <span className="hidden w-16 text-right font-mono tabular-nums text-slate-400 md:inline">
                     {event.type === "miss" ? formatMs(event.latencyMs) : event.type === "hit" ? `−${event.tokens} tok` : `${event.inWindow}/${event.limit}`}
+                  </span>
+                  {/* Outlined, so the door reads as a label beside the filled outcome badge. Phones get it in the detail. */}
+                  <span
+                    data-testid="activity-door"
+                    className="hidden whitespace-nowrap rounded-md px-1.5 py-0.5 text-[11px] font-medium text-slate-300 ring-1 ring-inset ring-slate-600 sm:inline-flex"
+                  >
+                    {DOOR_LABELS[event.door]}
                   </span>
                   <Badge tone={look.tone}>{look.label}</Badge>
                 </button>

@@ -1,29 +1,79 @@
 "use client";
 
+import { useState } from "react";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { toTrafficSeries, trimLeadingEmpty } from "@/lib/dashboard/chart-data";
+import { DOOR_LABELS, toTrafficSeries, trimLeadingEmpty, type TrafficPoint } from "@/lib/dashboard/chart-data";
 import { formatClock } from "@/lib/dashboard/format";
 import { useStats } from "@/lib/hooks/use-stats";
 import { ChartTooltip } from "@/components/chart-tooltip";
-import { Card, EmptyState, LegendDot, OUTCOME_COLORS, Skeleton } from "@/components/ui";
+import { Card, EmptyState, LegendDot, OUTCOME_COLORS, Skeleton, cx } from "@/components/ui";
+
+interface Stack {
+  key: keyof Omit<TrafficPoint, "t">;
+  name: string;
+  color: string;
+}
+
+type View = "outcome" | "door";
+
+// One question at a time: the same bars, stacked by what happened or by the door they came in through.
+const VIEWS: Record<View, { label: string; subtitle: string; stacks: Stack[] }> = {
+  outcome: {
+    label: "Outcome",
+    subtitle: "What happened to each request: answered by the model, answered from the cache, or refused with a 429.",
+    stacks: [
+      { key: "generated", name: "Model", color: OUTCOME_COLORS.generated },
+      { key: "cached", name: "Cache hit", color: OUTCOME_COLORS.cached },
+      { key: "blocked", name: "Blocked", color: OUTCOME_COLORS.blocked },
+    ],
+  },
+  door: {
+    label: "Door",
+    subtitle: "Where each request came in, refused ones included: POST /api/generate or the OpenAI API (POST /v1/chat/completions).",
+    stacks: [
+      { key: "generate", name: DOOR_LABELS.generate, color: "#94a3b8" }, // slate-400
+      { key: "openai", name: DOOR_LABELS.openai, color: "#a78bfa" }, // violet-400
+    ],
+  },
+};
 
 /** Requests per 10 s from the server's time buckets, so the history survives a reload. */
 export function TrafficChart({ className }: { className?: string }) {
   const { stats, stale } = useStats();
+  const [view, setView] = useState<View>("outcome");
+  const { subtitle, stacks } = VIEWS[view];
   const series = stats ? trimLeadingEmpty(toTrafficSeries(stats.timeseries), (p) => p.generated + p.cached + p.blocked === 0, 18) : [];
   const empty = stats !== undefined && series.every((p) => p.generated + p.cached + p.blocked === 0);
   return (
     <Card
       testId="traffic-chart"
       title="Traffic, every 10 seconds"
-      subtitle="What happened to each request: answered by the model, answered from the cache, or refused with a 429."
+      subtitle={subtitle}
       stale={stale}
       className={className}
       action={
-        <div className="hidden flex-wrap justify-end gap-3 sm:flex">
-          <LegendDot color={OUTCOME_COLORS.generated} label="Model" />
-          <LegendDot color={OUTCOME_COLORS.cached} label="Cache hit" />
-          <LegendDot color={OUTCOME_COLORS.blocked} label="Blocked" />
+        <div className="flex shrink-0 flex-col items-end gap-2">
+          <div role="group" aria-label="Stack the bars by" className="flex gap-1">
+            {(Object.keys(VIEWS) as View[]).map((v) => (
+              <button
+                key={v}
+                type="button"
+                aria-pressed={v === view}
+                onClick={() => setView(v)}
+                className={cx(
+                  "rounded-full border px-2.5 py-0.5 text-xs transition-colors focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-500",
+                  v === view ? "border-sky-500 bg-sky-500/15 text-sky-200" : "border-slate-700 text-slate-300 hover:border-slate-500",
+                )}
+              >
+                {VIEWS[v].label}
+              </button>
+            ))}
+          </div>
+          <div className="hidden flex-wrap justify-end gap-3 sm:flex">
+            {stacks.map((s) => (
+              <LegendDot key={s.key} color={s.color} label={s.name} />
+            ))}
+          </div>
         </div>
       }
     >
@@ -39,9 +89,17 @@ export function TrafficChart({ className }: { className?: string }) {
               <XAxis dataKey="t" tickFormatter={(t: number) => formatClock(t).slice(0, 5)} stroke="#64748b" fontSize={11} minTickGap={40} />
               <YAxis allowDecimals={false} stroke="#64748b" fontSize={11} />
               <Tooltip content={<ChartTooltip />} cursor={{ fill: "#1e293b", opacity: 0.6 }} />
-              <Bar dataKey="generated" name="Model" stackId="1" fill={OUTCOME_COLORS.generated} isAnimationActive={false} />
-              <Bar dataKey="cached" name="Cache hit" stackId="1" fill={OUTCOME_COLORS.cached} isAnimationActive={false} />
-              <Bar dataKey="blocked" name="Blocked" stackId="1" fill={OUTCOME_COLORS.blocked} radius={[2, 2, 0, 0]} isAnimationActive={false} />
+              {stacks.map((s, i) => (
+                <Bar
+                  key={s.key}
+                  dataKey={s.key}
+                  name={s.name}
+                  stackId="1"
+                  fill={s.color}
+                  radius={i === stacks.length - 1 ? [2, 2, 0, 0] : undefined}
+                  isAnimationActive={false}
+                />
+              ))}
             </BarChart>
           </ResponsiveContainer>
         )}

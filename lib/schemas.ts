@@ -176,6 +176,14 @@ export type SimulateStreamLine = z.infer<typeof simulateStreamLineSchema>;
 export const eventTypeSchema = z.enum(["blocked", "hit", "miss"]);
 export type EventType = z.infer<typeof eventTypeSchema>;
 
+/** The endpoint a request came in through: POST /api/generate or POST /v1/chat/completions. */
+export const doorSchema = z.enum(["generate", "openai"]);
+export type Door = z.infer<typeof doorSchema>;
+
+/** Requests per door, blocked ones included. */
+export const doorCountsSchema = z.object({ generate: z.number(), openai: z.number() });
+export type DoorCounts = z.infer<typeof doorCountsSchema>;
+
 export const activityEventSchema = z.object({
   /** Stream entry id. */
   id: z.string(),
@@ -187,6 +195,9 @@ export const activityEventSchema = z.object({
   policy: z.string(),
   /** A hit that waited for another request's generation of the same prompt (stampede protection). */
   coalesced: z.boolean(),
+  door: doorSchema,
+  /** Model the caller asked for; "" when the event predates models being logged. */
+  model: z.string(),
   /** Unix ms. */
   timestamp: z.number(),
   /** Requests in the caller's window after this decision. */
@@ -214,6 +225,7 @@ export const timeBucketSchema = z.object({
   hits: z.number(),
   misses: z.number(),
   tokens: z.number(),
+  doors: doorCountsSchema,
 });
 export type TimeBucket = z.infer<typeof timeBucketSchema>;
 
@@ -293,6 +305,7 @@ export const statsSchema = z.object({
     misses: z.number(),
     generations: z.number(),
     generationMs: z.number(),
+    doors: doorCountsSchema,
   }),
   activity: z.array(activityEventSchema),
   timeseries: z.array(timeBucketSchema),

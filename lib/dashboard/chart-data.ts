@@ -2,9 +2,16 @@
  * Shapes the stats snapshot into chart props. Pure functions, unit-tested;
  * the chart components only draw what these return.
  */
-import type { ActivityEvent, Stats, TimeBucket, TopConsumer } from "@/lib/schemas";
+import { ratio } from "@/lib/dashboard/format";
+import { doorSchema, type ActivityEvent, type Door, type DoorCounts, type Stats, type TimeBucket, type TopConsumer } from "@/lib/schemas";
 
-export interface TrafficPoint {
+export const DOOR_LABELS: Record<Door, string> = { generate: "generate", openai: "OpenAI API" };
+
+/**
+ * One bucket, stacked two ways: by outcome (generated + cached + blocked =
+ * requests) and by door (generate + openai, blocked included).
+ */
+export interface TrafficPoint extends DoorCounts {
   t: number;
   /** Admitted and generated (cache misses). */
   generated: number;
@@ -13,14 +20,27 @@ export interface TrafficPoint {
   blocked: number;
 }
 
-/** Stacked traffic per bucket: generated + cached + blocked = requests. */
 export function toTrafficSeries(buckets: TimeBucket[]): TrafficPoint[] {
   return buckets.map((b) => ({
     t: b.t,
     generated: Math.max(0, b.allowed - b.hits),
     cached: b.hits,
     blocked: b.blocked,
+    ...b.doors,
   }));
+}
+
+export interface DoorShare {
+  door: Door;
+  label: string;
+  requests: number;
+  /** 0..1 of all requests counted by door; null when there are none. */
+  share: number | null;
+}
+
+export function toDoorSplit(doors: DoorCounts): DoorShare[] {
+  const total = doors.generate + doors.openai;
+  return doorSchema.options.map((door) => ({ door, label: DOOR_LABELS[door], requests: doors[door], share: ratio(doors[door], total) }));
 }
 
 export interface HitRatioPoint {

@@ -2,7 +2,7 @@
  * Pure helpers that turn raw Valkey replies into the stats snapshot.
  * No I/O here, so unit tests cover them without a server.
  */
-import type { ActivityEvent, TimeBucket, TopConsumer, ValkeyInfo } from "@/lib/schemas";
+import type { ActivityEvent, DoorCounts, TimeBucket, TopConsumer, ValkeyInfo } from "@/lib/schemas";
 
 export function toNumber(value: unknown): number {
   const n = typeof value === "number" ? value : Number(value);
@@ -41,11 +41,17 @@ export function toTimeBucket(t: number, hash: Record<string, number>): TimeBucke
     hits: hash.hit ?? 0,
     misses: hash.miss ?? 0,
     tokens: hash.tok ?? 0,
+    doors: { generate: hash.dg ?? 0, openai: hash.do ?? 0 },
   };
 }
 
+/** The totals hash's per-door request counters. */
+export function toDoorTotals(totals: Record<string, number>): DoorCounts {
+  return { generate: totals["door:generate"] ?? 0, openai: totals["door:openai"] ?? 0 };
+}
+
 /** Sum of a field over the buckets that started within the last `spanMs` before `now`. */
-export function sumRecent(buckets: TimeBucket[], field: keyof Omit<TimeBucket, "t">, now: number, spanMs: number): number {
+export function sumRecent(buckets: TimeBucket[], field: keyof Omit<TimeBucket, "t" | "doors">, now: number, spanMs: number): number {
   return buckets.filter((b) => b.t > now - spanMs).reduce((sum, b) => sum + b[field], 0);
 }
 
@@ -77,6 +83,9 @@ export function toActivityEvent(entry: unknown): ActivityEvent | null {
   for (let i = 0; i + 1 < raw.length; i += 2) fields[String(raw[i])] = String(raw[i + 1]);
   const type = fields.type;
   if (type !== "blocked" && type !== "hit" && type !== "miss") return null;
+  // Events written before the OpenAI door existed carry no door: they all came through generate.
+  const door = fields.door ?? "generate";
+  if (door !== "generate" && door !== "openai") return null;
   return {
     id,
     requestId: fields.id ?? "",
@@ -85,6 +94,8 @@ export function toActivityEvent(entry: unknown): ActivityEvent | null {
     tier: fields.tier ?? "",
     policy: fields.policy ?? fields.tier ?? "",
     coalesced: fields.co === "1",
+    door,
+    model: fields.model ?? "",
     timestamp: toNumber(fields.ts) || toNumber(id.split("-")[0]),
     inWindow: toNumber(fields.n),
     limit: toNumber(fields.limit),

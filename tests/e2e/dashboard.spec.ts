@@ -1,4 +1,6 @@
 import { expect, test } from "@playwright/test";
+import OpenAI from "openai";
+import type { GenerateResponse } from "@/lib/schemas";
 import { DashboardPage } from "./pages/dashboard";
 import { startValkey, stopValkey } from "./support/valkey-control";
 
@@ -26,6 +28,7 @@ test("the page loads, reaches /api/stats and shows connected, with empty states 
   expect(problems).toEqual([]);
   await expect(page.getByTestId("activity-empty")).toContainText("No decisions yet");
   await expect(page.getByTestId("traffic-empty")).toBeVisible();
+  await expect(page.getByTestId("door-split-empty")).toBeVisible();
 });
 
 test("the one-click simulator streams progress to completion, and the counters, chart and feed follow", async ({ page }) => {
@@ -67,6 +70,41 @@ test("Try it shows a MISS, then a HIT for the same prompt, with the rate-limit h
   await expect(page.getByTestId("try-headers")).toContainText("ratelimit-policy");
   await expect(page.getByTestId("card-hit-ratio-value")).not.toHaveText("—");
   await page.screenshot({ path: "test-results/screenshots/dashboard-desktop.png", fullPage: true });
+});
+
+test("a request through the OpenAI SDK and one through /api/generate each show their door and model", async ({ page, baseURL }) => {
+  const dashboard = new DashboardPage(page);
+  await dashboard.open();
+  await dashboard.expectConnected();
+  const before = { generate: await dashboard.doorCount("generate"), openai: await dashboard.doorCount("openai") };
+
+  // No retries: a retried request would be a second decision in the feed and the counts.
+  const client = new OpenAI({ baseURL: `${baseURL}/v1`, apiKey: "demo-pro-key", maxRetries: 0 });
+  const completion = await client.chat.completions.create({
+    model: "flowgate-sim-1",
+    messages: [{ role: "user", content: `e2e openai door ${Date.now()}` }],
+  });
+  expect(completion.choices[0]?.message.content).toBeTruthy();
+  const res = await fetch(`${baseURL}/api/generate`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer demo-pro-key" },
+    body: JSON.stringify({ prompt: `e2e generate door ${Date.now()}`, model: "flowgate-sim-1" }),
+  });
+  expect(res.status).toBe(200);
+  const { requestId } = (await res.json()) as GenerateResponse;
+
+  // The split and the feed come from the same snapshot: once the counts moved, both rows are in the feed.
+  await expect.poll(() => dashboard.doorCount("openai")).toBe(before.openai + 1);
+  await expect.poll(() => dashboard.doorCount("generate")).toBe(before.generate + 1);
+  const openaiRow = dashboard.activityByDoor("openai").first();
+  await expect(openaiRow.getByTestId("activity-door")).toHaveText("OpenAI API");
+  await expect(openaiRow.getByTestId("activity-model")).toHaveText("flowgate-sim-1");
+  const generateRow = dashboard.activityByDoor("generate").first();
+  await expect(generateRow.getByTestId("activity-door")).toHaveText("generate");
+  await expect(generateRow.getByTestId("activity-model")).toHaveText("flowgate-sim-1");
+  await generateRow.locator("button").click();
+  await expect(page.getByTestId("activity-detail")).toContainText(requestId);
+  await expect(page.getByTestId("activity-detail")).toContainText("POST /api/generate");
 });
 
 test("a 360 px phone gets the whole page without horizontal scrolling", async ({ browser }) => {

@@ -1,17 +1,36 @@
 import { describe, expect, it } from "vitest";
-import { newEventIds, toConsumerBars, toHitRatioSeries, toKeySlices, toRunSeries, toTrafficSeries, trimLeadingEmpty } from "@/lib/dashboard/chart-data";
+import { newEventIds, toConsumerBars, toDoorSplit, toHitRatioSeries, toKeySlices, toRunSeries, toTrafficSeries, trimLeadingEmpty } from "@/lib/dashboard/chart-data";
 import { formatAgo, formatAxisIdentity, formatBytes, formatCost, formatCount, formatIdentity, formatIn, formatMs, formatPercent, ratio } from "@/lib/dashboard/format";
 import { percentile } from "@/lib/gateway/latency";
 import type { ActivityEvent, TimeBucket } from "@/lib/schemas";
 
-const bucket = (t: number, b: Partial<TimeBucket>): TimeBucket => ({ t, requests: 0, allowed: 0, blocked: 0, hits: 0, misses: 0, tokens: 0, ...b });
+const bucket = (t: number, b: Partial<TimeBucket>): TimeBucket => ({
+  t,
+  requests: 0,
+  allowed: 0,
+  blocked: 0,
+  hits: 0,
+  misses: 0,
+  tokens: 0,
+  doors: { generate: 0, openai: 0 },
+  ...b,
+});
 
 describe("chart data", () => {
-  it("stacks traffic so that model + cache + blocked = requests", () => {
-    const series = toTrafficSeries([bucket(0, { requests: 10, allowed: 7, blocked: 3, hits: 5, misses: 2 })]);
-    expect(series).toEqual([{ t: 0, generated: 2, cached: 5, blocked: 3 }]);
+  it("stacks traffic so that model + cache + blocked = requests = generate door + OpenAI door", () => {
+    const series = toTrafficSeries([bucket(0, { requests: 10, allowed: 7, blocked: 3, hits: 5, misses: 2, doors: { generate: 6, openai: 4 } })]);
+    expect(series).toEqual([{ t: 0, generated: 2, cached: 5, blocked: 3, generate: 6, openai: 4 }]);
     const p = series[0]!;
     expect(p.generated + p.cached + p.blocked).toBe(10);
+    expect(p.generate + p.openai).toBe(10);
+  });
+
+  it("splits requests by door, with no share when there are none", () => {
+    expect(toDoorSplit({ generate: 3, openai: 1 })).toEqual([
+      { door: "generate", label: "generate", requests: 3, share: 0.75 },
+      { door: "openai", label: "OpenAI API", requests: 1, share: 0.25 },
+    ]);
+    expect(toDoorSplit({ generate: 0, openai: 0 }).map((d) => d.share)).toEqual([null, null]);
   });
 
   it("computes the hit ratio per bucket and running, with gaps where nothing was looked up", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hitRatio, mergeActivity, mergeTop, numericHash, parseInfo, sumRecent, toActivityEvent, toTimeBucket, toValkeyInfo } from "@/lib/stats/snapshot";
+import { hitRatio, mergeActivity, mergeTop, numericHash, parseInfo, sumRecent, toActivityEvent, toDoorTotals, toTimeBucket, toValkeyInfo } from "@/lib/stats/snapshot";
 import { bucketStart, createKeySpace, shardOf } from "@/lib/valkey/keys";
 
 describe("stats helpers", () => {
@@ -22,9 +22,16 @@ describe("stats helpers", () => {
 
   it("reads counter hashes and time buckets", () => {
     const hash = numericHash(["req", "5", "ok", "4", "blk", "1"]);
-    expect(toTimeBucket(10, hash)).toEqual({ t: 10, requests: 5, allowed: 4, blocked: 1, hits: 0, misses: 0, tokens: 0 });
+    expect(toTimeBucket(10, hash)).toEqual({ t: 10, requests: 5, allowed: 4, blocked: 1, hits: 0, misses: 0, tokens: 0, doors: { generate: 0, openai: 0 } });
     const buckets = [toTimeBucket(0, { req: 1 }), toTimeBucket(50_000, { req: 2 }), toTimeBucket(60_000, { req: 4 })];
     expect(sumRecent(buckets, "requests", 65_000, 60_000)).toBe(6);
+  });
+
+  it("reads the per-door counters of buckets and totals, 0 where older code wrote none", () => {
+    expect(toTimeBucket(0, numericHash(["req", "5", "dg", "2", "do", "3"])).doors).toEqual({ generate: 2, openai: 3 });
+    expect(toTimeBucket(0, numericHash(["req", "5", "do", "3"])).doors).toEqual({ generate: 0, openai: 3 });
+    expect(toDoorTotals({ requests: 9, "door:generate": 4, "door:openai": 5 })).toEqual({ generate: 4, openai: 5 });
+    expect(toDoorTotals({ requests: 9 })).toEqual({ generate: 0, openai: 0 });
   });
 
   it("parses stream entries and drops damaged ones", () => {
@@ -35,6 +42,11 @@ describe("stats helpers", () => {
     expect(toActivityEvent(["1-2", ["type", "hit", "co", "1"]])).toMatchObject({ coalesced: true });
     expect(toActivityEvent(["1-0", ["type", "bogus"]])).toBeNull();
     expect(toActivityEvent("junk")).toBeNull();
+    // The door and the model; events from before they were logged came through generate, model unknown.
+    expect(toActivityEvent(["1-3", ["type", "miss", "door", "openai", "model", "flowgate-sim-1"]])).toMatchObject({ door: "openai", model: "flowgate-sim-1" });
+    expect(toActivityEvent(["1-4", ["type", "miss", "door", "generate", "model", "flowgate-sim-1"]])).toMatchObject({ door: "generate", model: "flowgate-sim-1" });
+    expect(toActivityEvent(entry)).toMatchObject({ door: "generate", model: "" });
+    expect(toActivityEvent(["1-5", ["type", "miss", "door", "smtp"]])).toBeNull();
     const a = toActivityEvent(entry)!;
     expect(mergeActivity([[a], [{ ...a, id: "x", timestamp: a.timestamp + 1 }]], 5).map((e) => e.id)).toEqual(["x", a.id]);
   });

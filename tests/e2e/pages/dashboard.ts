@@ -7,6 +7,7 @@ export class DashboardPage {
   readonly simulatorFire: Locator;
   readonly simulatorProgress: Locator;
   readonly activityItems: Locator;
+  readonly doorSplit: Locator;
   readonly tryPrompt: Locator;
   readonly trySend: Locator;
   readonly tryCache: Locator;
@@ -17,6 +18,7 @@ export class DashboardPage {
     this.simulatorFire = page.getByTestId("sim-fire");
     this.simulatorProgress = page.getByTestId("sim-progress");
     this.activityItems = page.getByTestId("activity-item");
+    this.doorSplit = page.getByTestId("door-split");
     this.tryPrompt = page.getByTestId("try-prompt");
     this.trySend = page.getByTestId("try-send");
     this.tryCache = page.getByTestId("try-cache");
@@ -36,6 +38,19 @@ export class DashboardPage {
   async cardNumber(testId: string): Promise<number> {
     const text = await this.page.getByTestId(`${testId}-value`).innerText();
     return Number(text.replace(/[^0-9.]/g, ""));
+  }
+
+  /** Requests the door split counts for one door; 0 while it shows its empty state. */
+  async doorCount(door: "generate" | "openai"): Promise<number> {
+    const value = this.doorSplit.getByTestId(`door-split-${door}-value`);
+    const empty = this.doorSplit.getByTestId("door-split-empty");
+    await expect(value.or(empty)).toBeVisible();
+    return (await empty.isVisible()) ? 0 : Number((await value.innerText()).replace(/[^0-9]/g, ""));
+  }
+
+  /** The feed's rows of one door, newest first. */
+  activityByDoor(door: "generate" | "openai"): Locator {
+    return this.page.locator(`[data-testid="activity-item"][data-door="${door}"]`);
   }
 
   async choosePreset(name: string): Promise<void> {
