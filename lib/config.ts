@@ -62,6 +62,35 @@ const failModeByTier = z.string().transform((raw, ctx) => {
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+const MODEL_NAME = /^[A-Za-z0-9._:/@-]{1,128}$/;
+
+/** "a,b,c" → ["a", "b", "c"]: model names. */
+const modelList = z.string().transform((raw, ctx) => {
+  const names = raw.split(",").map((p) => p.trim()).filter(Boolean);
+  const bad = names.find((n) => !MODEL_NAME.test(n));
+  if (bad !== undefined || names.length === 0) {
+    ctx.addIssue({ code: "custom", message: `must be a comma-separated list of model names${bad ? ` ("${bad}" is not one)` : ""}` });
+    return z.NEVER;
+  }
+  return names;
+});
+
+/** "asked=upstream,asked=upstream" → { asked: upstream }: the names clients use, and the upstream's. */
+const modelMap = z.string().transform((raw, ctx) => {
+  const out: Record<string, string> = {};
+  for (const part of raw.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const at = part.indexOf("=");
+    const asked = part.slice(0, at).trim();
+    const upstream = part.slice(at + 1).trim();
+    if (at <= 0 || !MODEL_NAME.test(asked) || !MODEL_NAME.test(upstream)) {
+      ctx.addIssue({ code: "custom", message: `"${part}" must look like <name clients use>=<upstream model>` });
+      return z.NEVER;
+    }
+    out[asked] = upstream;
+  }
+  return out;
+});
+
 /** "host:port,host:port" → [{ host, port }]: the cluster's seed nodes. */
 const clusterNodeList = z.string().transform((raw, ctx) => {
   const nodes: { host: string; port: number }[] = [];
@@ -131,9 +160,32 @@ export const envSchema = z.object({
   FALLBACK_MAX_CLIENTS: int(100, 1_000_000).default(10_000),
   /** Lifetime of a prompt's generation lock, ms; 0 = no cross-instance lock. */
   STAMPEDE_LOCK_MS: int(0, 600_000).default(10_000),
-  /** How long a request waits for another's generation of the same prompt before generating itself, ms. */
-  STAMPEDE_WAIT_MS: int(0, 600_000).default(5000),
+  /**
+   * How long a request waits for another's generation of the same prompt
+   * before generating itself, ms. The owner keeps its lock alive while it
+   * generates, so a slow real model is waited for, up to this bound.
+   */
+  STAMPEDE_WAIT_MS: int(0, 600_000).default(60_000),
+  /** The simulated model's time for a whole answer, ms; its tokens stream out evenly over it. */
   SIMULATED_LATENCY_MS: int(0, 60_000).default(600),
+  /** Models the built-in simulator serves (GET /v1/models); the first is the default. */
+  SIMULATED_MODELS: modelList.default(["flowgate-sim-1", "flowgate-sim-mini"]),
+  /** Model of a /api/generate request that names none; default: the first simulated model, or with UPSTREAM_BASE_URL required. */
+  DEFAULT_MODEL: z.string().regex(MODEL_NAME, "must be a model name").optional(),
+  /** An OpenAI-compatible server to forward to (https://api.openai.com/v1, http://127.0.0.1:11434/v1 for Ollama…); unset = the simulator. */
+  UPSTREAM_BASE_URL: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional(),
+  /** Bearer key for UPSTREAM_BASE_URL; never logged, never returned. */
+  UPSTREAM_API_KEY: z.string().min(1).optional(),
+  /** Model names clients use mapped to the upstream's, e.g. "gpt-4o-mini=llama3.2:3b". */
+  UPSTREAM_MODEL_MAP: modelMap.default({}),
+  UPSTREAM_CONNECT_TIMEOUT_MS: int(50, 60_000).default(3000),
+  /** Until the upstream's first byte of answer (a real model's time to first token), ms. */
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  /** Longest silence mid-stream, ms. */
+  UPSTREAM_IDLE_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  UPSTREAM_TIMEOUT_MS: int(100, 3_600_000).default(300_000),
+  /** "global": identical requests share one cached answer whoever asks; "key": each caller has its own cache. */
+  CACHE_SCOPE: z.enum(["global", "key"]).default("global"),
   API_KEYS: apiKeyList.default([
     { key: "demo-free-key", tier: "free" },
     { key: "demo-pro-key", tier: "pro" },

@@ -27,6 +27,13 @@ export interface BreakerOptions {
   onStateChange?: (state: BreakerState) => void;
   /** Every failed call (not calls refused while open). */
   onFailure?: (error: unknown) => void;
+  /**
+   * Whether an error means Valkey is unusable (it counts toward opening the
+   * breaker). Anything else, such as a script's reply error, came from a
+   * Valkey that answered: it passes through and counts as an answer.
+   * Default: every error counts.
+   */
+  isFailure?: (error: unknown) => boolean;
 }
 
 export interface BreakerSnapshot {
@@ -92,7 +99,8 @@ export function createBreaker(options: BreakerOptions): Breaker {
         onSuccess();
         return value;
       } catch (error) {
-        onError(error, probe);
+        if (options.isFailure?.(error) ?? true) onError(error, probe);
+        else onSuccess();
         throw error;
       } finally {
         if (probe) probing = false;

@@ -1,5 +1,6 @@
 import "server-only";
 import type { Cluster } from "ioredis";
+import type { ValkeyClient } from "@/lib/valkey/client";
 import type { KeySpace } from "@/lib/valkey/keys";
 
 /**
@@ -19,9 +20,9 @@ export interface CacheLookup {
   lock: LockState;
 }
 
-/** GET the entry; on a miss take the generation lock (cache-lookup.lua). One round trip. */
+/** GET the entry; on a miss take the generation lock (cache-lookup.lua). One round trip. Also what a waiter polls, on any client. */
 export async function lookupPromptCache(input: {
-  client: Cluster;
+  client: ValkeyClient;
   keys: KeySpace;
   promptHash: string;
   requestId: string;
@@ -33,7 +34,7 @@ export async function lookupPromptCache(input: {
   return { cached: typeof cached === "string" ? cached : null, lock: LOCK_STATES[Number(lock)] ?? "none" };
 }
 
-/** Give the lock back if this request holds it (unlock.lua): its limits refused it. */
+/** Give the lock back if this request holds it (unlock.lua): its limits refused it, or it stores nothing. */
 export async function releaseGenerationLock(input: { client: Cluster; keys: KeySpace; promptHash: string; requestId: string }): Promise<void> {
   await input.client.fgUnlock(input.keys.lock(input.promptHash), input.requestId);
 }
@@ -46,8 +47,17 @@ export async function storePromptCache(input: {
   requestId: string;
   json: string;
   ttlSeconds: number;
+  /** Overwrite an entry that is there. */
+  refresh?: boolean;
 }): Promise<{ stored: boolean; json: string }> {
   const { keys, promptHash } = input;
-  const [stored, json] = await input.client.fgCacheStore(keys.cache(promptHash), keys.lock(promptHash), input.json, input.ttlSeconds, input.requestId);
+  const [stored, json] = await input.client.fgCacheStore(
+    keys.cache(promptHash),
+    keys.lock(promptHash),
+    input.json,
+    input.ttlSeconds,
+    input.requestId,
+    input.refresh ? "1" : "0",
+  );
   return { stored: Number(stored) === 1, json };
 }

@@ -1,36 +1,34 @@
 import "server-only";
+import type { LiveGeneration } from "@/lib/gateway/live-generation";
 
 /**
  * No cache stampede. When many callers send the same new prompt at once,
  * decide.lua lets exactly one of them take the prompt's generation lock (in
  * the same call that found the cache empty: no extra round trip); the others
  * come back "coalesced" and wait here for that one's answer:
- * - in this process, by awaiting the owner's in-flight promise (a Map keyed
- *   by prompt hash, so no Valkey call at all);
- * - from another app instance, by polling the cache key with a growing delay,
- *   for at most STAMPEDE_WAIT_MS. After that they generate themselves.
+ * - in this process, by reading the owner's LiveGeneration (a Map keyed by
+ *   prompt hash, so no Valkey call at all): a streaming waiter gets the
+ *   owner's stream as it is produced;
+ * - from another app instance, by polling the cache entry and its lock with
+ *   a growing delay. The owner renews its lock while it generates, so a slow
+ *   model is waited for; a lock that frees up without an answer (its owner
+ *   died or was refused) is taken over by the first poller, which generates.
+ *   After STAMPEDE_WAIT_MS a waiter generates anyway.
  *
  * The Map is module state, not globalThis: each app instance (and each
  * module graph the tests load) has its own, as separate processes would.
  */
 
-const inflight = new Map<string, { promise: Promise<unknown>; waiters: number }>();
+const inflight = new Map<string, { live: LiveGeneration; waiters: number }>();
 
-/** Run the owner's generation, visible to same-process waiters until it settles. */
-export function shareGeneration<T>(promptHash: string, produce: () => Promise<T>): Promise<T> {
-  const slot: { promise: Promise<unknown>; waiters: number } = { promise: Promise.resolve(), waiters: 0 };
+/** Make the owner's generation visible to same-process waiters until it settles. */
+export function shareGeneration(promptHash: string, live: LiveGeneration): void {
+  const slot = { live, waiters: 0 };
   inflight.set(promptHash, slot);
-  const promise = produce();
-  slot.promise = promise;
   const forget = () => {
     if (inflight.get(promptHash) === slot) inflight.delete(promptHash);
   };
-  promise.then(forget, forget);
-  return promise;
-}
-
-export function inflightGeneration<T>(promptHash: string): Promise<T> | undefined {
-  return inflight.get(promptHash)?.promise as Promise<T> | undefined;
+  live.done.then(forget, forget);
 }
 
 /**
@@ -47,40 +45,37 @@ export function inflightCount(): number {
   return inflight.size;
 }
 
+export type WaitOutcome =
+  /** The owner runs in this process: read its answer as it comes. */
+  | { kind: "local"; live: LiveGeneration }
+  /** Another instance's answer, from the cache. */
+  | { kind: "cached"; json: string }
+  /** The lock was free and this request took it: it generates now. */
+  | { kind: "took-over" }
+  /** Nothing arrived within waitMs: generate without the lock. */
+  | { kind: "gave-up" };
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * Wait for another request's answer to `promptHash`: the in-process promise
- * if there is one, else the cache entry (polled with `read`). Resolves null
- * when nothing arrived within waitMs, or the owner failed.
- */
-export async function waitForGeneration<T>(input: {
+/** Wait for another request's answer to `promptHash`; `poll` reads the cache entry, else takes a free lock. */
+export async function waitForGeneration(input: {
   promptHash: string;
   waitMs: number;
-  read: () => Promise<T | null>;
-}): Promise<T | null> {
+  poll: () => Promise<{ cached: string | null; lock: "none" | "owner" | "coalesced" }>;
+}): Promise<WaitOutcome> {
   const deadline = performance.now() + input.waitMs;
   let delay = 5;
   for (;;) {
     const slot = inflight.get(input.promptHash);
-    const local = slot?.promise as Promise<T> | undefined;
-    if (slot && local) {
+    if (slot) {
       slot.waiters += 1;
-      const left = Math.max(0, deadline - performance.now());
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), left);
-      });
-      try {
-        return await Promise.race([local.catch(() => null), timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
+      return { kind: "local", live: slot.live };
     }
-    const found = await input.read().catch(() => null);
-    if (found !== null) return found;
+    const found = await input.poll().catch(() => null);
+    if (found?.cached) return { kind: "cached", json: found.cached };
+    if (found?.lock === "owner") return { kind: "took-over" };
     const left = deadline - performance.now();
-    if (left <= 0) return null;
+    if (left <= 0) return { kind: "gave-up" };
     await sleep(Math.min(delay, left));
     delay = Math.min(delay * 2, 100);
   }

@@ -3,7 +3,9 @@ import { getConfig, type Config } from "@/lib/config";
 import { createBreaker, type Breaker } from "@/lib/gateway/breaker";
 import { createFallbackLimiter, type FallbackLimiter } from "@/lib/gateway/fallback-limiter";
 import { getMetrics, setBreakerGauge, type Metrics } from "@/lib/metrics";
-import { readyValkey, type ValkeyClient } from "@/lib/valkey/client";
+import { createUpstream } from "@/lib/gateway/upstreams";
+import type { Upstream } from "@/lib/gateway/upstreams/types";
+import { isValkeyUnavailable, readyValkey, type ValkeyClient } from "@/lib/valkey/client";
 import { createKeySpace, type KeySpace } from "@/lib/valkey/keys";
 
 /** What the gateway needs from the outside world, in one object. */
@@ -19,6 +21,8 @@ export interface GatewayDeps {
   /** Limits fail-open traffic while Valkey is unusable. */
   fallback: FallbackLimiter;
   metrics: Metrics;
+  /** The model behind the gateway: the simulator, or UPSTREAM_BASE_URL's server. */
+  upstream: Upstream;
 }
 
 let deps: GatewayDeps | undefined;
@@ -35,6 +39,7 @@ export function createGatewayDeps(config: Config, valkey: () => Promise<ValkeyCl
   const breaker = createBreaker({
     threshold: config.BREAKER_THRESHOLD,
     cooldownMs: config.BREAKER_COOLDOWN_MS,
+    isFailure: isValkeyUnavailable,
     onStateChange: (state) => {
       setBreakerGauge(metrics, state);
       metrics.breakerTransitions.inc({ to: state });
@@ -49,6 +54,7 @@ export function createGatewayDeps(config: Config, valkey: () => Promise<ValkeyCl
     breaker,
     fallback: createFallbackLimiter(config.FALLBACK_MAX_CLIENTS),
     metrics,
+    upstream: createUpstream(config),
   };
 }
 

@@ -1,26 +1,24 @@
 import { createHash } from "node:crypto";
 import { normalizePrompt } from "@/lib/gateway/prompt-cache";
+import type { Usage } from "@/lib/gateway/upstreams/types";
 
 /**
- * The simulated LLM. Deterministic (the same prompt and model give the same
- * text and token counts), with a configurable latency so a cache hit visibly
- * saves time and tokens. Tokens are estimated at ~4 characters each, the
- * usual rule of thumb for English text.
+ * The model step: the simulated model's text (planGeneration, used by the
+ * simulator upstream) and the token estimate the limits reserve with. Tokens
+ * are estimated at ~4 characters each, the usual rule of thumb for English
+ * text; the upstream's own usage settles the reservation afterwards.
+ * Which upstream answers is chosen in upstreams/index.ts.
  */
 
 export const DEFAULT_MODEL = "flowgate-sim-1";
 
-export interface Usage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-}
+export type { Usage };
 
 export interface Generation {
   response: string;
   model: string;
   usage: Usage;
-  /** How long the simulated model took, ms. */
+  /** How long the generation took, ms. */
   latencyMs: number;
 }
 
@@ -78,13 +76,4 @@ export function planGeneration(prompt: string, model: string, baseLatencyMs: num
     usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
     latencyMs: baseLatencyMs > 0 ? Math.round(baseLatencyMs * jitter(digest)) : 0,
   };
-}
-
-/** Run the simulated model: the planned text, after its latency. */
-export async function generate(prompt: string, model: string, baseLatencyMs: number): Promise<Generation> {
-  const generation = planGeneration(prompt, model, baseLatencyMs);
-  if (generation.latencyMs > 0) {
-    await new Promise((resolve) => setTimeout(resolve, generation.latencyMs));
-  }
-  return generation;
 }

@@ -82,7 +82,12 @@ export function policyFor(tier: TierName, overrides: PolicyOverrides | PolicyOve
   };
 }
 
-/** What a request costs in each dimension: 1 request, or its estimated tokens plus the completion budget. */
-export function costOf(dimension: Dimension, promptTokens: number, policy: Policy): number {
-  return dimension.kind === "tokens" ? promptTokens + policy.maxCompletionTokens : 1;
+/** The completion tokens a request reserves: the client's max_tokens, else the plan's completion budget. */
+export function completionBudget(policy: Policy, maxTokens?: number | null): number {
+  return maxTokens ?? policy.maxCompletionTokens;
+}
+
+/** What a request costs in each dimension: 1 request, or its estimated prompt tokens plus its completion budget. */
+export function costOf(dimension: Dimension, promptTokens: number, policy: Policy, maxTokens?: number | null): number {
+  return dimension.kind === "tokens" ? promptTokens + completionBudget(policy, maxTokens) : 1;
 }

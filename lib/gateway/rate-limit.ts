@@ -29,6 +29,8 @@ export interface DimensionResult extends Dimension {
   retryAfterMs: number;
   /** Units in use after this decision. */
   used: number;
+  /** Units decide.lua took here: the cost, 0 when refused or waived (a token cost on a hit); absent from the fallback limiter. */
+  charged?: number;
 }
 
 /** What decide.lua answered, typed. */
@@ -53,6 +55,8 @@ export interface Decision {
   refused: DimensionResult | null;
   /** Generation lock on a miss: this request generates (owner), or waits for another (coalesced). */
   lock: "none" | "owner" | "coalesced";
+  /** Unix ms of the decision: the time bucket and the windows its counts went to. */
+  decidedAt: number;
 }
 
 export interface DecideInput {
@@ -64,8 +68,17 @@ export interface DecideInput {
   requestId: string;
   /** Full hex SHA-256 of the prompt; looked up when the request is admitted. */
   promptHash: string;
-  /** Estimated prompt tokens; with the plan's completion budget, the token cost. */
+  /** Estimated prompt tokens; with the completion budget, the token cost. */
   promptTokens: number;
+  /** The client's max_tokens; null reserves the plan's completion budget. */
+  maxTokens?: number | null;
+  /** false skips the cache lookup (Cache-Control: no-cache): a miss that refreshes the entry. */
+  useCache?: boolean;
+  /** A cached entry older than this is a miss, ms (Cache-Control: max-age); 0 = any age. */
+  maxAgeMs?: number;
+  /** The dialect the request came in by, and its model: shown on the dashboard. */
+  door?: "generate" | "openai";
+  model?: string;
   /** STREAM_MAXLEN: entries all shards' streams keep together. */
   streamCap: number;
   /** Generation lock lifetime, ms; 0 for none. */
@@ -74,13 +87,14 @@ export interface DecideInput {
   now: number;
 }
 
-/** decide.lua's three dimension slots, filled from the plan. */
-function dimensionArgs(policy: Policy, promptTokens: number): (string | number)[] {
+/** decide.lua's three dimension slots, filled from the plan: algorithm, limit, window, cost, name, waivable. */
+function dimensionArgs(policy: Policy, promptTokens: number, maxTokens: number | null | undefined): (string | number)[] {
   const args: (string | number)[] = [];
   for (let i = 0; i < 3; i++) {
     const d = policy.dimensions[i];
-    if (d) args.push(d.algorithm, d.limit, d.windowMs, costOf(d, promptTokens, policy), d.name);
-    else args.push("", 0, 1, 0, "");
+    // Tokens pay for the model's work: waived when the answer is cached or another request generates it.
+    if (d) args.push(d.algorithm, d.limit, d.windowMs, costOf(d, promptTokens, policy, maxTokens), d.name, d.kind === "tokens" ? "1" : "0");
+    else args.push("", 0, 1, 0, "", "0");
   }
   return args;
 }
@@ -114,6 +128,17 @@ function savingsOf(json: string): { savedTokens: number; savedMs: number } {
   }
 }
 
+/** Whether a cached entry is older than the client accepts (Cache-Control: max-age), as decide.lua judges it. */
+function isOlderThan(json: string, maxAgeMs: number, now: number): boolean {
+  if (maxAgeMs <= 0) return false;
+  try {
+    const createdAt = Number((JSON.parse(json) as { createdAt?: unknown }).createdAt);
+    return Number.isFinite(createdAt) && now - createdAt > maxAgeMs;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * On a single server, one round trip: every dimension's check, the
  * all-or-nothing consumption, the cache lookup (and on a miss the generation
@@ -130,7 +155,11 @@ export async function decideRequest(input: DecideInput): Promise<Decision> {
   if (!isClusterClient(client)) return runDecide(input, null);
 
   const target = { client, keys: input.keys, promptHash: input.promptHash, requestId: input.requestId };
-  const lookup = await lookupPromptCache({ ...target, lockTtlMs: input.lockTtlMs });
+  const lookup =
+    input.useCache === false
+      ? { cached: null, lock: "none" as const }
+      : await lookupPromptCache({ ...target, lockTtlMs: input.lockTtlMs });
+  if (lookup.cached && isOlderThan(lookup.cached, input.maxAgeMs ?? 0, input.now)) lookup.cached = null;
   const given: GivenOutcome = lookup.cached
     ? { outcome: "hit", ...savingsOf(lookup.cached) }
     : { outcome: lookup.lock === "coalesced" ? "coalesced" : "miss", savedTokens: 0, savedMs: 0 };
@@ -149,12 +178,16 @@ export async function decideRequest(input: DecideInput): Promise<Decision> {
   return { ...decision, cached: lookup.cached, lock: lookup.lock };
 }
 
-async function runDecide(input: DecideInput, given: GivenOutcome | null): Promise<Decision> {
-  const { client, keys, identity, policy, now } = input;
+/** decide.lua's reply, by position (see its header). */
+const REPLY = { allowed: 0, refused: 1, lock: 2, dimensions: 3, perDimension: 6, cached: 21 } as const;
+
+/** decide.lua's KEYS and ARGV, in the order its header documents. */
+function encodeDecideArgs(input: DecideInput, given: GivenOutcome | null): (string | number)[] {
+  const { keys, identity, policy, now } = input;
   const shard = shardOf(identity.id, input.shards);
   const minute = minuteOf(now);
   // On a cluster decide.lua never touches the cache or the lock; it gets keys of its own slot in their place.
-  const reply = await client.fgDecide(
+  const keyArgs = [
     ...dimensionKeys(keys, shard, identity.id, policy),
     given ? keys.totals(shard) : keys.cache(input.promptHash),
     given ? keys.totals(shard) : keys.lock(input.promptHash),
@@ -164,40 +197,52 @@ async function runDecide(input: DecideInput, given: GivenOutcome | null): Promis
     keys.topBlocked(shard, minute),
     keys.activeCallers(shard, bucketStart(now)),
     keys.events(shard),
+  ];
+  return [
+    ...keyArgs,
     now,
     input.requestId,
     identity.id,
     identity.tier,
-    given ? "0" : "1",
+    given || input.useCache === false ? "0" : "1",
     BUCKET_TTL_SECONDS,
     TOP_TTL_SECONDS,
     streamCapPerShard(input.streamCap, input.shards),
     input.promptHash.slice(0, 12),
     WINDOW_EXPIRY_MARGIN_MS,
-    input.lockTtlMs,
-    ...dimensionArgs(policy, input.promptTokens),
+    input.useCache === false ? 0 : input.lockTtlMs,
+    ...dimensionArgs(policy, input.promptTokens, input.maxTokens),
     TOP_CAP,
     given?.outcome ?? "",
     given?.savedTokens ?? 0,
     given?.savedMs ?? 0,
-  );
+    input.door ?? "generate",
+    input.model ?? "",
+    input.maxAgeMs ?? 0,
+  ];
+}
+
+async function runDecide(input: DecideInput, given: GivenOutcome | null): Promise<Decision> {
+  const { policy } = input;
+  const reply = await input.client.fgDecide(...encodeDecideArgs(input, given));
   const num = (i: number) => Number(reply[i] ?? 0);
   const dimensions: DimensionResult[] = policy.dimensions.map((d, i) => {
-    const at = 3 + i * 5;
+    const at = REPLY.dimensions + i * REPLY.perDimension;
     return {
       ...d,
-      cost: costOf(d, input.promptTokens, policy),
+      cost: costOf(d, input.promptTokens, policy, input.maxTokens),
       allowed: num(at) === 1,
       remaining: num(at + 1),
       resetAt: num(at + 2),
       retryAfterMs: num(at + 3),
       used: num(at + 4),
+      charged: num(at + 5),
     };
   });
-  const allowed = num(0) === 1;
-  const refused = allowed ? null : (dimensions[num(1) - 1] ?? null);
+  const allowed = num(REPLY.allowed) === 1;
+  const refused = allowed ? null : (dimensions[num(REPLY.refused) - 1] ?? null);
   const deciding = refused ?? (dimensions[0] as DimensionResult);
-  const cached = reply[18];
+  const cached = reply[REPLY.cached];
   return {
     allowed,
     inWindow: deciding.used,
@@ -210,7 +255,8 @@ async function runDecide(input: DecideInput, given: GivenOutcome | null): Promis
     cached: typeof cached === "string" ? cached : null,
     dimensions,
     refused,
-    lock: LOCK_STATES[num(2)] ?? "none",
+    lock: LOCK_STATES[num(REPLY.lock)] ?? "none",
+    decidedAt: input.now,
   };
 }
 

@@ -1,7 +1,9 @@
 import "server-only";
 import type { GatewayDeps } from "@/lib/gateway/deps";
 import type { Identity } from "@/lib/gateway/identity";
-import { runGateway } from "@/lib/gateway/pipeline";
+import { DEFAULT_MODEL } from "@/lib/gateway/model";
+import { runGatewayToEnd } from "@/lib/gateway/pipeline";
+import { defaultModel } from "@/lib/gateway/upstreams";
 import type { SimulateRequest, SimulateResult, SimulateSummary } from "@/lib/schemas";
 import { TIER_NAMES, type TierName } from "@/lib/tiers";
 import { WINDOW_EXPIRY_MARGIN_MS, shardOf } from "@/lib/valkey/keys";
@@ -102,7 +104,7 @@ export async function runSimulation(input: SimulationInput): Promise<{ summary: 
     const base = { index, identity: identity.id, tier: identity.tier };
     try {
       const prompt = promptFor(index % request.prompts);
-      const result = await runGateway({ deps, identity, prompt });
+      const result = await runGatewayToEnd(deps, { door: "generate", identity, model: defaultModel(deps.config) ?? DEFAULT_MODEL, messages: [{ role: "user", content: prompt }] });
       const latencyMs = Math.round((performance.now() - begun) * 100) / 100;
       switch (result.kind) {
         case "blocked":

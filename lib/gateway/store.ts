@@ -1,18 +1,24 @@
 import "server-only";
-import { storePromptCache } from "@/lib/gateway/cluster-cache";
+import { releaseGenerationLock, storePromptCache } from "@/lib/gateway/cluster-cache";
 import { isClusterClient, type ValkeyClient } from "@/lib/valkey/client";
 import type { Identity } from "@/lib/gateway/identity";
 import type { Generation } from "@/lib/gateway/model";
 import type { Decision } from "@/lib/gateway/rate-limit";
+import type { FinishReason } from "@/lib/gateway/upstreams/types";
 import { BUCKET_TTL_SECONDS, bucketStart, shardOf, streamCapPerShard, type KeySpace } from "@/lib/valkey/keys";
 
 /** The JSON kept in the cache entry; a later hit answers from it. */
 export interface CachedEntry extends Generation {
   /** Unix ms the entry was generated. */
   createdAt: number;
+  /** Why the answer ended; absent in entries written before streaming. */
+  finishReason?: FinishReason;
 }
 
-export interface StoreInput {
+/** What becomes of the answer: cached (unless one is), cached over what is there, or only counted. */
+export type CacheMode = "store" | "refresh" | "none";
+
+export interface SettleInput {
   client: ValkeyClient;
   keys: KeySpace;
   shards: number;
@@ -20,11 +26,18 @@ export interface StoreInput {
   decision: Decision;
   requestId: string;
   promptHash: string;
+  /** The answer (for mode "none", what there was of it: its tokens and time are counted). */
   generation: Generation;
+  mode: CacheMode;
+  /** "stop" / "length" for a complete answer; "aborted" / "error" for one that was not. */
+  finish: FinishReason | "aborted" | "error";
+  /** Tokens the answer really cost (the upstream's usage, or what a cut-off answer produced). */
+  tokensUsed: number;
   ttlSeconds: number;
   /** STREAM_MAXLEN: entries all shards' streams keep together. */
   streamCap: number;
   now: number;
+  door: "generate" | "openai";
   /** decide.lua counted this request as coalesced; it generated after all. */
   wasCoalesced?: boolean;
   /** This request holds the prompt's generation lock (it took it, or took it over). */
@@ -34,10 +47,12 @@ export interface StoreInput {
 }
 
 /**
- * Second round trip of a miss: cache the answer (unless one is already
- * cached), release the generation lock, count its tokens, log the event
- * (store.lua). Returns the entry now in the cache: this generation's, or the
- * one that was there first.
+ * Second round trip of a miss (store.lua): cache the answer (unless one is
+ * already cached, or the mode says not to), release the generation lock,
+ * settle the token reservation against real usage, count its tokens, log the
+ * event. Counts go to the decision's time bucket, not the store's. Returns
+ * the entry now in the cache: this generation's, or the one that was there
+ * first.
  *
  * On a cluster the cache half runs on the prompt's slot (cache-store.lua)
  * and store.lua's shard half on the caller's slot: two calls, sent at once
@@ -47,16 +62,27 @@ export interface StoreInput {
  * half goes first and the shard half indexes the prompt only if it stored:
  * the cached-prompt count never counts one prompt twice.
  */
-export async function storeMiss(input: StoreInput): Promise<CachedEntry> {
-  const { client, keys, identity, generation, now } = input;
-  const entry: CachedEntry = { ...generation, createdAt: now };
+export async function settleGeneration(input: SettleInput): Promise<CachedEntry> {
+  const { client, keys, generation, now } = input;
+  const entry: CachedEntry = {
+    ...generation,
+    createdAt: now,
+    ...(input.finish === "stop" || input.finish === "length" ? { finishReason: input.finish } : {}),
+  };
   const json = JSON.stringify(entry);
   if (!isClusterClient(client)) {
     const [, inForce] = await storeShard(input, json, "");
-    return parseCachedEntry(inForce) ?? entry;
+    return (inForce && parseCachedEntry(inForce)) || entry;
   }
-  const cacheHalf = () =>
-    storePromptCache({ client, keys, promptHash: input.promptHash, requestId: input.requestId, json, ttlSeconds: input.ttlSeconds });
+  const target = { client, keys, promptHash: input.promptHash, requestId: input.requestId };
+  if (input.mode === "none") {
+    await Promise.all([
+      input.ownsLock ? releaseGenerationLock(target) : undefined,
+      storeShard(input, json, "kept"),
+    ]);
+    return entry;
+  }
+  const cacheHalf = () => storePromptCache({ ...target, json, ttlSeconds: input.ttlSeconds, refresh: input.mode === "refresh" });
   let inForce: string;
   if (input.ownsLock) {
     const [cached] = await Promise.all([cacheHalf(), storeShard(input, json, "stored")]);
@@ -70,19 +96,22 @@ export async function storeMiss(input: StoreInput): Promise<CachedEntry> {
 }
 
 /** store.lua: everything on a single server; on a cluster ("stored" | "kept") only the caller's shard slot. */
-function storeShard(input: StoreInput, json: string, cacheElsewhere: "" | "stored" | "kept") {
-  const { client, keys, identity, decision, generation, now } = input;
+function storeShard(input: SettleInput, json: string, cacheElsewhere: "" | "stored" | "kept") {
+  const { client, keys, identity, decision, generation } = input;
   const shard = shardOf(identity.id, input.shards);
   const onShard = cacheElsewhere !== "";
+  const requests = decision.dimensions[0];
+  const tokens = decision.dimensions.find((d) => d.kind === "tokens");
   return client.fgStore(
     // On a cluster the cache entry and the lock are not this call's: keys of the caller's slot stand in, never touched.
     onShard ? keys.totals(shard) : keys.cache(input.promptHash),
     keys.totals(shard),
     keys.cacheIndex(shard),
     keys.events(shard),
-    keys.bucket(shard, bucketStart(now)),
+    keys.bucket(shard, bucketStart(decision.decidedAt)),
     onShard ? keys.totals(shard) : keys.lock(input.promptHash),
-    now,
+    tokens ? keys.rateLimit(shard, identity.id, tokens.kind, tokens.algorithm) : keys.totals(shard),
+    input.now,
     onShard ? "" : json,
     input.ttlSeconds,
     input.promptHash,
@@ -93,14 +122,23 @@ function storeShard(input: StoreInput, json: string, cacheElsewhere: "" | "store
     input.requestId,
     identity.id,
     identity.tier,
-    decision.inWindow,
-    decision.limit,
-    decision.remaining,
-    decision.resetAt,
+    requests?.used ?? decision.inWindow,
+    requests?.limit ?? decision.limit,
+    requests?.remaining ?? decision.remaining,
+    requests?.resetAt ?? decision.resetAt,
     input.promptHash.slice(0, 12),
     input.wasCoalesced ? "1" : "0",
     cacheElsewhere,
     input.creditWaiters ?? 0,
+    input.door,
+    generation.model,
+    input.mode,
+    tokens?.algorithm ?? "",
+    tokens?.limit ?? 0,
+    tokens?.windowMs ?? 1,
+    decision.decidedAt,
+    tokens ? (tokens.charged ?? 0) - input.tokensUsed : 0,
+    input.finish,
   );
 }
 

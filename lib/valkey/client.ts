@@ -2,7 +2,7 @@ import "server-only";
 import { readFileSync } from "node:fs";
 import { Cluster, Redis, type ClusterOptions } from "ioredis";
 import { getConfig } from "@/lib/config";
-import { GatewayError } from "@/lib/errors";
+import { GatewayError, isGatewayError } from "@/lib/errors";
 import { registerScripts } from "@/lib/valkey/scripts";
 
 /**
@@ -41,6 +41,26 @@ const fatal = new WeakMap<ValkeyClient, string>();
 
 export function fatalValkeyError(client: ValkeyClient): string | undefined {
   return fatal.get(client);
+}
+
+/** Reply errors a Valkey sends while it cannot serve: as unusable as no answer at all. */
+const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOAUTH|WRONGPASS)\b/;
+const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
+
+/**
+ * Whether an error means Valkey cannot be used right now (unreachable, timed
+ * out, not ready, refusing to serve): those follow FAIL_MODE. Anything else
+ * (a script's WRONGTYPE, a reply the code cannot read, a missing file) is a
+ * bug to report as a 500, not a reason to serve traffic unlimited.
+ */
+export function isValkeyUnavailable(error: unknown): boolean {
+  if (isGatewayError(error)) return error.code === "valkey_unavailable";
+  if (!(error instanceof Error)) return false;
+  if (error.name === "ReplyError") return UNAVAILABLE_REPLIES.test(error.message);
+  if (error.name === "MaxRetriesPerRequestError" || error.name === "ClusterAllFailedError") return true;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code && UNAVAILABLE_CODES.has(code)) return true;
+  return /^(Command timed out|Connection is closed|Stream isn't writeable|Failed to refresh slots cache|None of startup nodes is available)/.test(error.message);
 }
 
 export function isClusterClient(client: ValkeyClient): client is Cluster {

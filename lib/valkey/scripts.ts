@@ -27,7 +27,7 @@ const ALGORITHM_FILES: Record<Algorithm, string> = {
   "fixed-window": "fixed-window",
 };
 
-/** Raw reply of decide.lua: allowed, refused, lock, 3 × (allowed, remaining, resetAt, retryAfter, used), cached. */
+/** Raw reply of decide.lua: allowed, refused, lock, 3 × (allowed, remaining, resetAt, retryAfter, used, charged), cached. */
 export type DecideReply = [number, number, number, ...(number | string | null)[]];
 /** Raw reply of store.lua: stored (1|0), the cached JSON in force. */
 export type StoreReply = [number, string];
@@ -44,6 +44,7 @@ declare module "ioredis" {
     fgCacheLookup(...args: (string | number)[]): Result<CacheLookupReply, Context>;
     fgCacheStore(...args: (string | number)[]): Result<StoreReply, Context>;
     fgUnlock(...args: (string | number)[]): Result<number, Context>;
+    fgRenewLock(...args: (string | number)[]): Result<number, Context>;
     fgSlidingLog(...args: (string | number)[]): Result<AlgorithmReply, Context>;
     fgSlidingCounter(...args: (string | number)[]): Result<AlgorithmReply, Context>;
     fgTokenBucket(...args: (string | number)[]): Result<AlgorithmReply, Context>;
@@ -81,7 +82,7 @@ export function algorithmModule(algorithm: Algorithm): string {
 }
 
 /** A script with every algorithm module in front of it, and ALGORITHMS: name → module. */
-export function composeScript(name: "decide" | "peek"): string {
+export function composeScript(name: "decide" | "peek" | "store"): string {
   const algorithms = Object.keys(ALGORITHM_FILES) as Algorithm[];
   const table = `local ALGORITHMS = {\n${algorithms
     .map((a) => `  ["${a}"] = ${ALGORITHM_FILES[a].replace(/-/g, "_")},`)
@@ -98,9 +99,11 @@ export function standaloneScript(algorithm: Algorithm): string {
 export function registerScripts(client: Pick<Redis, "defineCommand">): void {
   client.defineCommand("fgDecide", { numberOfKeys: 11, lua: composeScript("decide") });
   client.defineCommand("fgPeek", { numberOfKeys: 3, lua: composeScript("peek") });
-  client.defineCommand("fgStore", { numberOfKeys: 6, lua: readScript("store") });
-  // Cluster only: the calls on the prompt's own slot (its cache entry and generation lock).
+  client.defineCommand("fgStore", { numberOfKeys: 7, lua: composeScript("store") });
+  // What a waiter polls (and, on a cluster, the lookup before decide): the entry, else the lock.
   client.defineCommand("fgCacheLookup", { numberOfKeys: 2, lua: readScript("cache-lookup") });
+  client.defineCommand("fgRenewLock", { numberOfKeys: 1, lua: readScript("renew-lock") });
+  // Cluster only: the calls on the prompt's own slot (its cache entry and generation lock).
   client.defineCommand("fgCacheStore", { numberOfKeys: 2, lua: readScript("cache-store") });
   client.defineCommand("fgUnlock", { numberOfKeys: 1, lua: readScript("unlock") });
   for (const algorithm of Object.keys(ALGORITHM_FILES) as Algorithm[]) {

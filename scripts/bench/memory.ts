@@ -1,6 +1,6 @@
 /**
  * Memory, on a Valkey of its own (so other phases' keys do not blur it),
- * through the real request path (lib/gateway/pipeline.ts runGateway, in this
+ * through the real request path (lib/gateway/pipeline.ts runGatewayToEnd, in this
  * process) with a 20 s window and a private prefix. The window is as short
  * as it can be while every one of the 100,000 windows is still alive at the
  * peak reading: sending them takes ~10 s on this machine beside the build.
@@ -23,7 +23,7 @@
 import type { Redis } from "ioredis";
 import { createGatewayDeps, type GatewayDeps } from "@/lib/gateway/deps";
 import { DEFAULT_MODEL } from "@/lib/gateway/model";
-import { runGateway } from "@/lib/gateway/pipeline";
+import { runGatewayToEnd } from "@/lib/gateway/pipeline";
 import { hashPrompt } from "@/lib/gateway/prompt-cache";
 import { parseConfig } from "@/lib/config";
 import { bucketStart, createKeySpace, minuteOf, TOP_TTL_SECONDS } from "@/lib/valkey/keys";
@@ -128,7 +128,12 @@ async function runClients(deps: GatewayDeps, count: number, identity: (i: number
     Array.from({ length: concurrency }, async () => {
       while (next < count) {
         const i = next++;
-        const result = await runGateway({ deps, identity: { id: identity(i), kind: "ip", tier: "anonymous" }, prompt: prompt(i) });
+        const result = await runGatewayToEnd(deps, {
+          door: "generate",
+          identity: { id: identity(i), kind: "ip", tier: "anonymous" },
+          model: DEFAULT_MODEL,
+          messages: [{ role: "user", content: prompt(i) }],
+        });
         if (result.kind !== "hit" && result.kind !== "miss" && result.kind !== "blocked") {
           throw new Error(`memory: request ${i} was ${result.kind}`);
         }

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateResponseSchema, rateLimitedBodySchema } from "@/lib/schemas";
-import { generateRequest, loadApp, type LoadedApp } from "../support/app";
+import { chatRequest, generateRequest, loadApp, type LoadedApp } from "../support/app";
 
 /**
  * Requests and tokens checked in one atomic call: a request refused by one
  * dimension consumes nothing from the other, and under 1,000 concurrent
  * requests every limit holds exactly. The clock is fixed, so buckets do not
- * refill during a test.
+ * refill during a test. A request reserves its estimated prompt tokens plus
+ * its completion budget, and its answer gives back what it did not use: so
+ * sequential requests are charged their real usage, read from each body.
  */
 
 let app: LoadedApp;
@@ -18,12 +20,14 @@ let clock = NOON;
 // "hi": 1 prompt token + the anonymous completion budget of 256.
 const SMALL = "hi";
 const SMALL_COST = 257;
-// 1,024 characters: 256 prompt tokens + 256.
-const LARGE = "x".repeat(1024);
-const LARGE_COST = 512;
 /** Distinct prompts of the same size (and so the same cost). */
-const large = (tag: string | number) => String(tag).padStart(1024, "x");
 const small = (tag: string | number) => String(tag).padStart(4, "h");
+/** 4,000 characters: 1,000 prompt tokens, so the token limit binds before the request limit. */
+const huge = (tag: string | number) => String(tag).padStart(4000, "x");
+/** Tokens an answered request was charged in the end: its real usage. */
+async function usedBy(res: Response): Promise<number> {
+  return generateResponseSchema.parse(await res.clone().json()).usage.totalTokens;
+}
 
 beforeAll(async () => {
   app = await loadApp({ RATE_LIMIT_MAX: "30", RATE_LIMIT_WINDOW_MS: String(W), RATE_LIMIT_TOKENS: String(40 * SMALL_COST) });
@@ -42,28 +46,42 @@ async function tokensLeft(ip: string): Promise<number> {
 describe("requests and tokens, all or nothing", () => {
   it("a request refused by its token limit takes nothing from the request limit", async () => {
     const ip = "203.0.113.20";
-    // 20 large requests use 10,240 of 10,280 tokens; the 21st needs 512 more.
-    for (let i = 0; i < 20; i++) expect((await app.generate.POST(generateRequest(large(i), { ip }))).status).toBe(200);
-    const refused = await app.generate.POST(generateRequest(large("!"), { ip }));
+    // Each huge request reserves 1,000 + 256 tokens and is charged its real usage
+    // (1,000 + its completion); after nine, fewer than 1,256 of 10,280 are left.
+    let used = 0;
+    for (let i = 0; i < 9; i++) {
+      const res = await app.generate.POST(generateRequest(huge(i), { ip }));
+      expect(res.status).toBe(200);
+      used += await usedBy(res);
+    }
+    expect(await tokensLeft(ip)).toBe(40 * SMALL_COST - used);
+    const left = 40 * SMALL_COST - used;
+    expect(left).toBeLessThan(1256);
+    const refused = await app.generate.POST(generateRequest(huge("!"), { ip }));
     expect(refused.status).toBe(429);
     const body = rateLimitedBodySchema.parse(await refused.json());
     expect(body).toMatchObject({ policy: "anonymous-tokens", dimension: "tokens", limit: 40 * SMALL_COST });
-    expect(body.message).toContain("needs 512 tokens");
-    // Tokens come back at 10,280 per minute: 472 missing → 472 × 60000 / 10280 ms.
-    expect(body.retryAfterSeconds).toBe(Math.ceil(Math.ceil(((LARGE_COST - 40) * W) / (40 * SMALL_COST)) / 1000));
-    expect(refused.headers.get("x-ratelimit-remaining-requests")).toBe("10");
-    expect(refused.headers.get("x-ratelimit-remaining-tokens")).toBe("40");
-    expect(await app.inspect.zcard(requestKey(ip))).toBe(20);
-    expect(await tokensLeft(ip)).toBe(40);
+    expect(body.message).toContain("needs 1256 tokens");
+    // Tokens come back at 10,280 per minute.
+    expect(body.retryAfterSeconds).toBe(Math.ceil(Math.ceil(((1256 - left) * W) / (40 * SMALL_COST)) / 1000));
+    expect(refused.headers.get("x-ratelimit-remaining-requests")).toBe("21");
+    expect(refused.headers.get("x-ratelimit-remaining-tokens")).toBe(String(left));
+    expect(await app.inspect.zcard(requestKey(ip))).toBe(9);
+    expect(await tokensLeft(ip)).toBe(left);
     const limits = body.limits!;
-    expect(limits.map((l) => [l.policy, l.remaining])).toEqual([["anonymous", 10], ["anonymous-tokens", 40]]);
+    expect(limits.map((l) => [l.policy, l.remaining])).toEqual([["anonymous", 21], ["anonymous-tokens", left]]);
   });
 
   it("a request refused by its request limit takes no tokens", async () => {
     const ip = "203.0.113.21";
-    for (let i = 0; i < 30; i++) expect((await app.generate.POST(generateRequest(small(i), { ip }))).status).toBe(200);
+    let used = 0;
+    for (let i = 0; i < 30; i++) {
+      const res = await app.generate.POST(generateRequest(small(i), { ip }));
+      expect(res.status).toBe(200);
+      used += await usedBy(res);
+    }
     const before = await tokensLeft(ip);
-    expect(before).toBe(40 * SMALL_COST - 30 * SMALL_COST);
+    expect(before).toBe(40 * SMALL_COST - used);
     const refused = await app.generate.POST(generateRequest(SMALL, { ip }));
     expect(refused.status).toBe(429);
     expect(rateLimitedBodySchema.parse(await refused.json())).toMatchObject({ policy: "anonymous", dimension: "requests" });
@@ -72,29 +90,37 @@ describe("requests and tokens, all or nothing", () => {
   });
 
   it("keeps both limits exact under 1,000 concurrent requests, whichever binds", async () => {
-    // Requests bind: 30 × 257 tokens fit in 10,280.
+    // Requests bind: 30 × 257 tokens fit in 10,280. One prompt: one generation
+    // pays tokens, the 29 requests that share its answer pay none.
     const a = "203.0.113.30";
     const ra = await Promise.all(Array.from({ length: 1000 }, () => app.generate.POST(generateRequest(SMALL, { ip: a }))));
-    expect(ra.filter((r) => r.status === 200)).toHaveLength(30);
+    const admitted = ra.filter((r) => r.status === 200);
+    expect(admitted).toHaveLength(30);
     expect(await app.inspect.zcard(requestKey(a))).toBe(30);
-    expect(await tokensLeft(a)).toBe(40 * SMALL_COST - 30 * SMALL_COST);
+    const miss = admitted.find((r) => r.headers.get("x-cache") === "MISS")!;
+    expect(await tokensLeft(a)).toBe(40 * SMALL_COST - (await usedBy(miss)));
 
-    // Tokens bind: 10,280 / 512 → 20, under the 30 requests.
+    // Tokens bind: 2,048 characters = 512 prompt tokens + max_tokens 1 = 513
+    // reserved, and charged in full (the simulator stops at max_tokens), so
+    // 10,280 / 513 → 20 admitted, under the 30 requests, however they interleave.
     const b = "203.0.113.31";
-    const rb = await Promise.all(Array.from({ length: 1000 }, () => app.generate.POST(generateRequest(LARGE, { ip: b }))));
-    expect(rb.filter((r) => r.status === 200)).toHaveLength(20);
-    const policies = new Set(
-      await Promise.all(rb.filter((r) => r.status === 429).map(async (r) => rateLimitedBodySchema.parse(await r.json()).policy)),
+    const rb = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => app.chat.POST(chatRequest(String(i).padStart(2048, "x"), { max_tokens: 1 }, { ip: b }))),
     );
-    expect(policies).toEqual(new Set(["anonymous-tokens"]));
+    expect(rb.filter((r) => r.status === 200)).toHaveLength(20);
+    const types = new Set(await Promise.all(rb.filter((r) => r.status === 429).map(async (r) => ((await r.json()) as { error: { type: string } }).error.type)));
+    expect(types).toEqual(new Set(["tokens"]));
     expect(await app.inspect.zcard(requestKey(b))).toBe(20);
-    expect(await tokensLeft(b)).toBe(40 * SMALL_COST - 20 * LARGE_COST);
+    expect(await tokensLeft(b)).toBe(40 * SMALL_COST - 20 * 513);
   });
 
   it("refills tokens with time and admits again", async () => {
     const ip = "203.0.113.20";
-    clock = NOON + 3000; // 3 s × 10,280/min = 514 tokens back: 554 ≥ 512
-    const res = await app.generate.POST(generateRequest(large("!"), { ip }));
+    expect((await app.generate.POST(generateRequest(huge("again"), { ip }))).status).toBe(429);
+    // The bucket refills 10,280 tokens a minute: wait exactly as long as the missing ones take.
+    const missing = 1256 - (await tokensLeft(ip));
+    clock = NOON + Math.ceil((missing * W) / (40 * SMALL_COST));
+    const res = await app.generate.POST(generateRequest(huge("again"), { ip }));
     expect(res.status).toBe(200);
   });
 });

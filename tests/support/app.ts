@@ -15,6 +15,8 @@ export interface LoadedApp {
   health: typeof import("@/app/api/health/route");
   metrics: typeof import("@/app/api/metrics/route");
   lab: typeof import("@/app/api/lab/route");
+  chat: typeof import("@/app/v1/chat/completions/route");
+  models: typeof import("@/app/v1/models/route");
   deps: import("@/lib/gateway/deps").GatewayDeps;
   prefix: string;
   /** A separate connection for inspecting the server. */
@@ -29,7 +31,7 @@ export async function loadApp(env: Record<string, string> = {}): Promise<LoadedA
   vi.resetModules();
   const prefix = env.VALKEY_PREFIX ?? `t${randomBytes(4).toString("hex")}:`;
   Object.assign(process.env, { VALKEY_PREFIX: prefix }, env);
-  const [generate, stats, simulate, limits, health, metrics, lab, depsModule, client] = await Promise.all([
+  const [generate, stats, simulate, limits, health, metrics, lab, chat, models, depsModule, client] = await Promise.all([
     import("@/app/api/generate/route"),
     import("@/app/api/stats/route"),
     import("@/app/api/simulate/route"),
@@ -37,6 +39,8 @@ export async function loadApp(env: Record<string, string> = {}): Promise<LoadedA
     import("@/app/api/health/route"),
     import("@/app/api/metrics/route"),
     import("@/app/api/lab/route"),
+    import("@/app/v1/chat/completions/route"),
+    import("@/app/v1/models/route"),
     import("@/lib/gateway/deps"),
     import("@/lib/valkey/client"),
   ]);
@@ -50,6 +54,8 @@ export async function loadApp(env: Record<string, string> = {}): Promise<LoadedA
     health,
     metrics,
     lab,
+    chat,
+    models,
     deps: depsModule.getGatewayDeps(),
     prefix,
     inspect,
@@ -74,6 +80,15 @@ export function jsonRequest(
     },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
+}
+
+/** A POST /v1/chat/completions with one user message (and any other body fields). */
+export function chatRequest(
+  content: string,
+  extra: Record<string, unknown> = {},
+  options: Parameters<typeof jsonRequest>[2] = {},
+): Request {
+  return jsonRequest("/v1/chat/completions", { model: "flowgate-sim-1", messages: [{ role: "user", content }], ...extra }, options);
 }
 
 export function generateRequest(prompt: string, options: Parameters<typeof jsonRequest>[2] = {}): Request {

@@ -10,8 +10,13 @@ describe("config of the limiter", () => {
       BREAKER_THRESHOLD: 5,
       BREAKER_COOLDOWN_MS: 2000,
       STAMPEDE_LOCK_MS: 10_000,
-      STAMPEDE_WAIT_MS: 5000,
+      // The owner renews its lock while it generates, so waiters wait for a slow model up to a minute.
+      STAMPEDE_WAIT_MS: 60_000,
+      CACHE_SCOPE: "global",
+      SIMULATED_MODELS: ["flowgate-sim-1", "flowgate-sim-mini"],
+      UPSTREAM_MODEL_MAP: {},
     });
+    expect(parseConfig({}).UPSTREAM_BASE_URL).toBeUndefined();
     expect(parseConfig({}).ADMIN_TOKEN).toBeUndefined();
   });
 
@@ -21,7 +26,22 @@ describe("config of the limiter", () => {
     expect(c.ADMIN_TOKEN).toBe("x".repeat(16));
   });
 
+  it("parses an upstream, its model map and timeouts", () => {
+    const c = parseConfig({
+      UPSTREAM_BASE_URL: "http://127.0.0.1:11434/v1",
+      UPSTREAM_MODEL_MAP: "gpt-4o-mini=llama3.2:3b, flowgate=meta-llama/Llama-3.1-8B-Instruct",
+      UPSTREAM_TIMEOUT_MS: "120000",
+      CACHE_SCOPE: "key",
+    });
+    expect(c.UPSTREAM_MODEL_MAP).toEqual({ "gpt-4o-mini": "llama3.2:3b", flowgate: "meta-llama/Llama-3.1-8B-Instruct" });
+    expect(c).toMatchObject({ UPSTREAM_TIMEOUT_MS: 120_000, CACHE_SCOPE: "key", UPSTREAM_FIRST_BYTE_TIMEOUT_MS: 30_000 });
+  });
+
   it.each([
+    ["UPSTREAM_BASE_URL", "ftp://example.test"],
+    ["UPSTREAM_MODEL_MAP", "gpt-4o-mini"],
+    ["CACHE_SCOPE", "tenant"],
+    ["SIMULATED_MODELS", "a b"],
     ["FAIL_MODE_BY_TIER", "gold:open"],
     ["FAIL_MODE_BY_TIER", "free:maybe"],
     ["RATE_LIMIT_ALGORITHM", "leaky"],

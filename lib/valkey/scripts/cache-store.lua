@@ -13,6 +13,7 @@
   ARGV[1]  response JSON       what a later hit returns
   ARGV[2]  ttl                 s
   ARGV[3]  request id          the lock is released only if it holds this value
+  ARGV[4]  "1" to overwrite an entry that is there (the client asked for a fresh answer)
 
   Returns  { stored (1 | 0 when an entry was already there), the cached JSON now in force }
 ]]
@@ -23,9 +24,10 @@ local lock_key   = KEYS[2]
 local body       = ARGV[1]
 local ttl        = tonumber(ARGV[2])  -- s
 local request_id = ARGV[3]
+local refresh    = ARGV[4] == "1"
 
 local stored = 1
-local existing = redis.call("GET", cache_key)
+local existing = not refresh and redis.call("GET", cache_key)
 if existing then
   stored = 0
   body = existing

@@ -19,21 +19,22 @@
   from an algorithm's name to its module.
 
   KEYS[1]  dimension 1 state   requests per window (type depends on its algorithm)
-  KEYS[2]  dimension 2 state   tokens per window (unused when ARGV[17] == "")
-  KEYS[3]  dimension 3 state   daily requests (unused when ARGV[22] == "")
+  KEYS[2]  dimension 2 state   tokens per window (unused when its algorithm is "")
+  KEYS[3]  dimension 3 state   daily requests (unused when its algorithm is "")
   KEYS[4]  cache entry         string, JSON written by store.lua (read only when ARGV[5] == "1")
   KEYS[5]  generation lock     string, value = owner's request id, PX ARGV[11]
            (on a cluster both live on the prompt's slot, not the caller's: the
            caller passes a key of its own shard slot for each, never touched,
            looks the cache up itself first (cache-lookup.lua) and gives the
-           outcome in ARGV[28])
+           outcome in ARGV[31])
   KEYS[6]  totals              hash of counters
   KEYS[7]  time bucket         hash of per-bucket counters
   KEYS[8]  top consumers       sorted set, requests per identity this minute
   KEYS[9]  top blocked         sorted set, blocked requests per identity this minute
-  KEYS[10] active callers       HyperLogLog of the identities seen in this time bucket
+  KEYS[10] active callers      HyperLogLog of the identities seen in this time bucket
   KEYS[11] events              stream, capped at ARGV[8] entries
 
+  ARGV is built in one place, encodeDecideArgs() in lib/gateway/rate-limit.ts.
   ARGV[1]  now                 Unix time, ms (from the caller, so tests can fix the clock)
   ARGV[2]  request id          unique; a sliding log's member
   ARGV[3]  identity            label shown in stats (API keys only as a hash)
@@ -45,21 +46,28 @@
   ARGV[9]  cache key prefix    first hex digits of the prompt hash, for the event
   ARGV[10] window margin       ms added to every limit key's PEXPIRE
   ARGV[11] lock ttl            ms; 0 takes no generation lock
-  ARGV[12..16] dimension 1     algorithm, limit (units), window (ms), cost (units), policy name
-  ARGV[17..21] dimension 2     same; algorithm "" when the plan has no such dimension
-  ARGV[22..26] dimension 3     same
-  ARGV[27] top cap             members kept per top-consumer set (Space-Saving bound)
-  ARGV[28] cache outcome decided by the caller (cluster; ARGV[5] is then "0"):
+  ARGV[12..17] dimension 1     algorithm, limit (units), window (ms), cost (units),
+                               policy name, "1" when the cost is waived for an
+                               answer the model need not produce (tokens: a hit,
+                               or a wait for another request's generation)
+  ARGV[18..23] dimension 2     same; algorithm "" when the plan has no such dimension
+  ARGV[24..29] dimension 3     same
+  ARGV[30] top cap             members kept per top-consumer set (Space-Saving bound)
+  ARGV[31] cache outcome decided by the caller (cluster; ARGV[5] is then "0"):
            "" none, "hit", "miss" or "coalesced"; counted and logged as if
            this script had looked the cache up, for admitted requests only
-  ARGV[29] tokens saved        the cached answer's total tokens (outcome "hit")
-  ARGV[30] time saved          ms, the cached answer's generation latency (outcome "hit")
+  ARGV[32] tokens saved        the cached answer's total tokens (outcome "hit")
+  ARGV[33] time saved          ms, the cached answer's generation latency (outcome "hit")
+  ARGV[34] door                "generate" | "openai": the dialect the request came in by
+  ARGV[35] model               the model asked for, for the event
+  ARGV[36] max age             ms; a cached entry older than this is a miss (0: any age)
 
   Returns  { allowed (1|0), refused dimension (1-3, 0 when allowed),
              lock (0 none, 1 this request owns the generation, 2 another
              request is generating this prompt: wait for it),
-             then per dimension 1..3 five numbers: allowed (1|0), remaining
+             then per dimension 1..3 six numbers: allowed (1|0), remaining
              (units), resetAt (Unix ms), retryAfter (ms), used (units),
+             cost charged (units),
              and last the cached JSON or nil (always nil when the caller
              decided the cache outcome: it holds the entry) }
 ]]
@@ -87,33 +95,29 @@ local stream_cap  = tonumber(ARGV[8])   -- entries
 local cache_tag   = ARGV[9]
 local margin      = tonumber(ARGV[10])  -- ms
 local lock_ttl    = tonumber(ARGV[11])  -- ms
-local d1_algo     = ARGV[12]
-local d1_limit    = tonumber(ARGV[13])  -- units per window
-local d1_window   = tonumber(ARGV[14])  -- ms
-local d1_cost     = tonumber(ARGV[15])  -- units
-local d1_name     = ARGV[16]
-local d2_algo     = ARGV[17]
-local d2_limit    = tonumber(ARGV[18])  -- units per window
-local d2_window   = tonumber(ARGV[19])  -- ms
-local d2_cost     = tonumber(ARGV[20])  -- units
-local d2_name     = ARGV[21]
-local d3_algo     = ARGV[22]
-local d3_limit    = tonumber(ARGV[23])  -- units per window
-local d3_window   = tonumber(ARGV[24])  -- ms
-local d3_cost     = tonumber(ARGV[25])  -- units
-local d3_name     = ARGV[26]
-local top_cap     = tonumber(ARGV[27])  -- members
-local outcome     = ARGV[28] or ""      -- "" | "hit" | "miss" | "coalesced"
-local given_saved_tokens = tonumber(ARGV[29]) or 0  -- tokens
-local given_saved_ms     = tonumber(ARGV[30]) or 0  -- ms
+local top_cap     = tonumber(ARGV[30])  -- members
+local outcome     = ARGV[31] or ""      -- "" | "hit" | "miss" | "coalesced"
+local given_saved_tokens = tonumber(ARGV[32]) or 0  -- tokens
+local given_saved_ms     = tonumber(ARGV[33]) or 0  -- ms
+local door        = ARGV[34]            -- "generate" | "openai"
+local model       = ARGV[35]
+local max_age     = tonumber(ARGV[36]) or 0  -- ms; 0 = any age
 -- Hits and misses are counted when this script looks the cache up or the caller did.
 local counts_cache = use_cache or outcome ~= ""
 
-local dims = {
-  { key = d1_key, algo = d1_algo, limit = d1_limit, window = d1_window, cost = d1_cost, name = d1_name },
-  { key = d2_key, algo = d2_algo, limit = d2_limit, window = d2_window, cost = d2_cost, name = d2_name },
-  { key = d3_key, algo = d3_algo, limit = d3_limit, window = d3_window, cost = d3_cost, name = d3_name },
-}
+local dims = {}
+for i, key in ipairs({ d1_key, d2_key, d3_key }) do
+  local at = 12 + (i - 1) * 6
+  dims[i] = {
+    key = key,
+    algo = ARGV[at],
+    limit = tonumber(ARGV[at + 1]),   -- units per window
+    window = tonumber(ARGV[at + 2]),  -- ms
+    cost = tonumber(ARGV[at + 3]),    -- units
+    name = ARGV[at + 4],
+    waivable = ARGV[at + 5] == "1",
+  }
+end
 
 -- Space-Saving (Metwally et al. 2005) keeps a top-consumer set at most top_cap
 -- members however many distinct callers arrive: a newcomer to a full set
@@ -134,13 +138,49 @@ local function bump_top(key, member)
   redis.call("EXPIRE", key, top_ttl)
 end
 
+-- 0. What the model must do: nothing for a cached answer, or while another
+--    request already generates this prompt (this one waits for it). Read
+--    only: a refused request takes no lock and is told nothing of the cache.
+local cached = nil
+local lock_held = false
+local saved_tokens = 0
+local saved_ms = 0
+if outcome ~= "" then
+  -- Cluster: the caller looked up the cache (and took the lock) on the prompt's slot.
+  if outcome == "hit" then
+    saved_tokens = given_saved_tokens
+    saved_ms = given_saved_ms
+  end
+elseif use_cache then
+  cached = redis.call("GET", cache_key) or nil  -- a missing key reads as false
+  if cached then
+    local ok, doc = pcall(cjson.decode, cached)
+    if ok and type(doc) == "table" then
+      if max_age > 0 and tonumber(doc.createdAt) and now - tonumber(doc.createdAt) > max_age then
+        cached = nil  -- older than the client accepts: a miss that refreshes the entry
+      else
+        if type(doc.usage) == "table" and tonumber(doc.usage.totalTokens) then
+          saved_tokens = tonumber(doc.usage.totalTokens)
+        end
+        if tonumber(doc.latencyMs) then saved_ms = tonumber(doc.latencyMs) end
+      end
+    end
+  end
+  if not cached and lock_ttl > 0 then lock_held = redis.call("EXISTS", lock_key) == 1 end
+else
+  cached = nil
+end
+local no_generation = cached ~= nil or lock_held or outcome == "hit" or outcome == "coalesced"
+
 -- 1. Check every dimension without writing; the one with the longest wait is "the" refusal.
+--    A waivable cost (tokens) is not charged when the model does no work for this request.
 local allowed = true
 local refused = 0
 for i, d in ipairs(dims) do
   if d.algo ~= "" then
     d.impl = ALGORITHMS[d.algo]
     if not d.impl then return redis.error_reply("unknown algorithm " .. d.algo) end
+    if d.waivable and no_generation then d.cost = 0 end
     d.state = d.impl.check(d.key, now, d.limit, d.window, d.cost)
     if not d.state.allowed then
       allowed = false
@@ -153,47 +193,35 @@ end
 for _, d in ipairs(dims) do
   if d.state then
     if allowed then
-      d.impl.commit(d.key, d.state, now, d.window, d.cost, request_id, margin)
+      if d.cost > 0 then d.impl.commit(d.key, d.state, now, d.window, d.cost, request_id, margin) end
     elseif d.state.allowed then
       d.state = d.impl.check(d.key, now, d.limit, d.window, 0)
     end
   end
 end
 
--- 3. The cache, for admitted requests only: a blocked request learns nothing.
---    On a miss, the first caller takes the generation lock; later identical
---    prompts see it held and wait for that caller's answer (coalesced).
-local cached = nil
+-- 3. The cache outcome, for admitted requests only. On a miss the first
+--    caller takes the generation lock; later identical prompts see it held
+--    and wait for that caller's answer (coalesced).
 local hit = false
 local lock = 0
-local saved_tokens = 0
-local saved_ms = 0
 if allowed and outcome ~= "" then
-  -- Cluster: the caller looked up the cache (and took the lock) on the prompt's slot.
-  if outcome == "hit" then
-    hit = true
-    saved_tokens = given_saved_tokens
-    saved_ms = given_saved_ms
-  elseif outcome == "coalesced" then
-    lock = 2
-  end
+  hit = outcome == "hit"
+  if outcome == "coalesced" then lock = 2 end
 elseif allowed and use_cache then
-  cached = redis.call("GET", cache_key)
   if cached then
     hit = true
-    local ok, doc = pcall(cjson.decode, cached)
-    if ok and type(doc) == "table" then
-      if type(doc.usage) == "table" and tonumber(doc.usage.totalTokens) then
-        saved_tokens = tonumber(doc.usage.totalTokens)
-      end
-      if tonumber(doc.latencyMs) then saved_ms = tonumber(doc.latencyMs) end
-    end
-  else
-    cached = nil
-    if lock_ttl > 0 then
-      lock = redis.call("SET", lock_key, request_id, "NX", "PX", lock_ttl) and 1 or 2
-    end
+  elseif lock_held then
+    lock = 2
+  elseif lock_ttl > 0 then
+    redis.call("SET", lock_key, request_id, "PX", lock_ttl)
+    lock = 1
   end
+end
+if not allowed then
+  cached = nil
+  saved_tokens = 0
+  saved_ms = 0
 end
 
 -- 4. Counters: totals, this time bucket, this minute's consumers, the active callers.
@@ -201,7 +229,9 @@ end
 --    store.lua moves it to the misses if its wait runs out and it generates after all.
 local coalesced = lock == 2
 redis.call("HINCRBY", totals_key, "requests", 1)
+redis.call("HINCRBY", totals_key, "door:" .. door, 1)
 redis.call("HINCRBY", bucket_key, "req", 1)
+redis.call("HINCRBY", bucket_key, door == "openai" and "do" or "dg", 1)
 if allowed then
   redis.call("HINCRBY", totals_key, "allowed", 1)
   redis.call("HINCRBY", bucket_key, "ok", 1)
@@ -246,7 +276,7 @@ if event_type then
     "policy", shown.name, "n", shown.state.used, "limit", shown.limit,
     "rem", shown.state.remaining, "reset", shown.state.reset_at,
     "ck", cache_tag, "tok", saved_tokens, "saved_ms", saved_ms,
-    "co", coalesced and 1 or 0, "ts", now)
+    "co", coalesced and 1 or 0, "door", door, "model", model, "ts", now)
 end
 
 local reply = { allowed and 1 or 0, refused, lock }
@@ -258,8 +288,9 @@ for _, d in ipairs(dims) do
     table.insert(reply, s.reset_at)
     table.insert(reply, s.retry_after)
     table.insert(reply, s.used)
+    table.insert(reply, allowed and d.cost or 0)
   else
-    for _ = 1, 5 do table.insert(reply, 0) end
+    for _ = 1, 6 do table.insert(reply, 0) end
   end
 end
 table.insert(reply, cached or false)

@@ -1,5 +1,5 @@
 --[[
-  store.lua: record a cache miss once the model has answered.
+  store.lua: settle a generation once the model has answered (or failed).
 
   Caches the response with its TTL unless an answer for the same prompt is
   already cached (then that one stays, and is returned, so one prompt never
@@ -8,7 +8,13 @@
   generation's tokens and latency to the counters, and appends the miss's
   event to the capped stream. A request decide.lua counted as coalesced
   that generated after all (its wait ran out) is moved from hits to misses
-  here, in the same atomic step.
+  here, in the same atomic step. The token reservation decide.lua charged
+  (estimated prompt + the whole completion budget) is settled against what
+  the model really produced, in the same call: the difference is given back
+  (or, for a request that generated without a reservation, charged).
+
+  Runs with the algorithm modules in front of it (lib/valkey/scripts.ts),
+  for their refund().
 
   On a cluster the cache entry and the lock live on the prompt's slot, the
   rest on the caller's shard slot: cache-store.lua does the cache half there
@@ -21,6 +27,7 @@
   KEYS[4]  events              stream, capped at ARGV[7] entries
   KEYS[5]  time bucket         hash of per-bucket counters
   KEYS[6]  generation lock     string, value = owner's request id
+  KEYS[7]  token limit state   the plan's token dimension (unused when ARGV[23] == "")
 
   ARGV[1]  now                 Unix time, ms
   ARGV[2]  response JSON       what a later hit returns
@@ -47,6 +54,19 @@
            (counted as coalesced hits by decide.lua, with nothing saved yet):
            their tokens and model time saved are added here
 
+  ARGV[20] door                "generate" | "openai", for the event
+  ARGV[21] model               for the event
+  ARGV[22] cache mode          "store" (unless an entry is there), "refresh"
+                               (overwrite: the client asked for a fresh answer),
+                               "none" (count and settle only: no-store, or an
+                               answer that was cut off or failed)
+  ARGV[23] token algorithm     of KEYS[7]; "" when the plan limits no tokens
+  ARGV[24] token limit         tokens per window
+  ARGV[25] token window        ms
+  ARGV[26] decided at          Unix ms of the decide call (the window the reservation went to)
+  ARGV[27] tokens back         charged at decide minus used; negative charges more
+  ARGV[28] finish              "stop" | "length" | "aborted" | "error", for the event
+
   Returns  { stored (1 | 0 when an entry was already there), the cached JSON now in force }
            (with ARGV[18] set: { 1 | 0 as ARGV[18] says, "" }: the caller has the entry)
 ]]
@@ -70,11 +90,24 @@ local request_id = ARGV[9]
 local was_coalesced = ARGV[17] == "1"
 local cache_elsewhere = ARGV[18] or ""  -- "" | "stored" | "kept"
 local waiters    = tonumber(ARGV[19]) or 0  -- requests
+local door       = ARGV[20]
+local model      = ARGV[21]
+local mode       = ARGV[22]             -- "store" | "refresh" | "none"
+local token_key  = KEYS[7]
+local token_algo = ARGV[23]
+local token_limit  = tonumber(ARGV[24])  -- tokens per window
+local token_window = tonumber(ARGV[25])  -- ms
+local decided_at   = tonumber(ARGV[26])  -- Unix ms
+local tokens_back  = tonumber(ARGV[27])  -- tokens
+local finish       = ARGV[28]
 
 local stored = 1
 if cache_elsewhere == "" then
-  local existing = redis.call("GET", cache_key)
-  if existing then
+  local existing = mode ~= "refresh" and redis.call("GET", cache_key) or false
+  if mode == "none" then
+    stored = 0
+    body = ""
+  elseif existing then
     stored = 0
     body = existing
   else
@@ -111,9 +144,15 @@ end
 redis.call("HINCRBY", bucket_key, "tok", tokens)
 redis.call("EXPIRE", bucket_key, bucket_ttl)
 
+if token_algo ~= "" and tokens_back ~= 0 then
+  ALGORITHMS[token_algo].refund(token_key, decided_at, token_limit, token_window, tokens_back)
+  redis.call("HINCRBY", totals_key, "tokens_refunded", tokens_back)
+end
+
 redis.call("XADD", events_key, "MAXLEN", stream_cap, "*",
   "type", "miss", "id", request_id, "who", ARGV[10], "tier", ARGV[11],
   "n", ARGV[12], "limit", ARGV[13], "rem", ARGV[14], "reset", ARGV[15],
-  "ck", ARGV[16], "tok", tokens, "lat", latency, "ts", now)
+  "ck", ARGV[16], "tok", tokens, "lat", latency, "door", door, "model", model,
+  "fin", finish, "ts", now)
 
 return { stored, body }

@@ -41,4 +41,13 @@ function fixed_window.commit(key, s, now, window, cost, member, margin)
   redis.call("PEXPIRE", key, (s.index + 1) * window - now + margin)
 end
 
+-- Settle a reservation made at decided_at: `units` off its window if that
+-- window is still the stored one, never below zero; negative units are added.
+function fixed_window.refund(key, decided_at, limit, window, units)
+  local stored = redis.call("HMGET", key, "w", "n")
+  if tonumber(stored[1]) == math.floor(decided_at / window) then
+    redis.call("HSET", key, "n", math.max(0, (tonumber(stored[2]) or 0) - units))
+  end
+end
+
 return fixed_window

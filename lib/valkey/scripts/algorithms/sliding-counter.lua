@@ -76,4 +76,18 @@ function sliding_counter.commit(key, s, now, window, cost, member, margin)
   redis.call("PEXPIRE", key, (s.index + 2) * window - now + margin)
 end
 
+-- Settle a reservation made at decided_at: `units` off the window it was
+-- counted in (now the current or the previous one), never below zero;
+-- negative units are added. A reservation older than that has expired.
+function sliding_counter.refund(key, decided_at, limit, window, units)
+  local index = math.floor(decided_at / window)
+  local stored = redis.call("HMGET", key, "w", "cur", "prev")
+  local w = tonumber(stored[1])
+  if w == index then
+    redis.call("HSET", key, "cur", math.max(0, (tonumber(stored[2]) or 0) - units))
+  elseif w == index + 1 then
+    redis.call("HSET", key, "prev", math.max(0, (tonumber(stored[3]) or 0) - units))
+  end
+end
+
 return sliding_counter

@@ -58,4 +58,9 @@ function sliding_log.commit(key, s, now, window, cost, member, margin)
   redis.call("PEXPIRE", key, window + margin)
 end
 
+-- A log holds one member per unit, so it never limits tokens (policy.ts);
+-- there is no reservation to settle.
+function sliding_log.refund(key, decided_at, limit, window, units)
+end
+
 return sliding_log

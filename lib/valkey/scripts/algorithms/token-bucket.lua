@@ -53,4 +53,14 @@ function token_bucket.commit(key, s, now, window, cost, member, margin)
   redis.call("PEXPIRE", key, s.full_in + margin)
 end
 
+-- Settle a reservation: `units` back into the bucket (negative: taken out),
+-- never above full or below empty. decided_at is unused: a bucket has no windows.
+function token_bucket.refund(key, decided_at, limit, window, units)
+  local stored = redis.call("HMGET", key, "lvl", "ts")
+  local level = tonumber(stored[1])
+  if level == nil then return end  -- expired: the bucket is full again
+  level = math.max(0, math.min(limit * window, level + units * window))
+  redis.call("HSET", key, "lvl", string.format("%.0f", level))
+end
+
 return token_bucket

@@ -1,0 +1,27 @@
+import { getConfig } from "@/lib/config";
+import { GatewayError } from "@/lib/errors";
+import { getGatewayDeps } from "@/lib/gateway/deps";
+import { modelList, openaiErrorResponse } from "@/lib/gateway/dialects/openai";
+import { resolveIdentity } from "@/lib/gateway/identity";
+import { listModels } from "@/lib/gateway/upstreams/models";
+
+export const runtime = "nodejs";
+export const dynamic = "force-dynamic";
+
+/** GET /v1/models: what the upstream serves (the simulator's list, or the upstream server's). */
+export async function GET(request: Request): Promise<Response> {
+  try {
+    const config = getConfig();
+    // An unknown key is refused here as on every /v1 route; no key is fine.
+    resolveIdentity(request.headers, { apiKeys: config.API_KEYS, trustProxy: config.TRUST_PROXY });
+    const models = await listModels(getGatewayDeps().upstream);
+    return new Response(JSON.stringify(modelList(models)), {
+      headers: { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" },
+    });
+  } catch (error) {
+    return openaiErrorResponse(error);
+  }
+}
+
+const notAllowed = () => openaiErrorResponse(new GatewayError("method_not_allowed", "Use GET for /v1/models.", { allow: ["GET"] }));
+export { notAllowed as POST, notAllowed as PUT, notAllowed as PATCH, notAllowed as DELETE };
