@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateRequest, loadApp, type LoadedApp } from "../support/app";
+import { chatRequest, generateRequest, loadApp, type LoadedApp } from "../support/app";
 import { startValkey, type TestValkey } from "../support/valkey-server";
 
 /**
@@ -87,6 +87,21 @@ describe("round trips per request, counted on the server", () => {
     });
     // Owner: decide + store; waiter: decide only.
     expect(commands).toEqual(["evalsha", "evalsha", "evalsha"]);
+  });
+
+  it("on /v1, a streamed miss costs 2, a streamed hit 1, a refusal 1: the same core as /api/generate", async () => {
+    const ip = "192.0.2.210";
+    const streamed = (content: string) =>
+      app.chat.POST(chatRequest(content, { stream: true, stream_options: { include_usage: true } }, { ip })).then(async (res) => {
+        await res.text();
+        return res;
+      });
+    const miss = await topLevelCommandsOf(async () => expect((await streamed("a stream for counting")).headers.get("x-cache")).toBe("MISS"));
+    expect(miss).toEqual(["evalsha", "evalsha"]);
+    const hit = await topLevelCommandsOf(async () => expect((await streamed("a stream for counting")).headers.get("x-cache")).toBe("HIT"));
+    expect(hit).toEqual(["evalsha"]);
+    const blocked = await topLevelCommandsOf(async () => expect((await streamed("a stream for counting")).status).toBe(429));
+    expect(blocked).toEqual(["evalsha"]);
   });
 
   it("stats reads a fixed set of keys: no KEYS, no SCAN, and the same commands with more data", async () => {

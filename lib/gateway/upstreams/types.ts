@@ -36,7 +36,7 @@ export interface Usage {
 export type FinishReason = "stop" | "length" | "content_filter" | "tool_calls";
 
 export interface UpstreamRequest {
-  /** The model name as the upstream knows it (after UPSTREAM_MODEL_MAP). */
+  /** The model name the client asked for; an upstream maps it to its own (UPSTREAM_MODEL_MAP). */
   model: string;
   messages: ChatMessage[];
   /** Completion budget, tokens: always set (the client's max_tokens, else the plan's budget). */
