@@ -1,5 +1,6 @@
 import "server-only";
 import { z } from "zod";
+import { SIMULATE_BOUNDS } from "@/lib/schemas";
 import { ALGORITHMS, TIER_NAMES, type FailMode, type TierName } from "@/lib/tiers";
 
 /**
@@ -140,9 +141,15 @@ export const envSchema = z.object({
     { key: "demo-enterprise-key", tier: "enterprise" },
   ]),
   MAX_BODY_BYTES: int(256, 1_048_576).default(16_384),
-  SIMULATE_MAX_COUNT: int(1, 2000).default(2000),
-  SIMULATE_MAX_CONCURRENCY: int(1, 200).default(50),
-  /** Simulator runs allowed at once in one app instance; more get a 429. */
+  /**
+   * The server's caps on a simulator run, within what the request schema
+   * accepts: a cap the schema would refuse anyway is a mistake, refused here.
+   */
+  SIMULATE_MAX_COUNT: int(SIMULATE_BOUNDS.count.min, SIMULATE_BOUNDS.count.max).default(SIMULATE_BOUNDS.count.max),
+  SIMULATE_MAX_CONCURRENCY: int(SIMULATE_BOUNDS.concurrency.min, SIMULATE_BOUNDS.concurrency.max).default(
+    SIMULATE_BOUNDS.concurrency.max,
+  ),
+  /** Simulator runs allowed at once in one app instance (not across instances); more get a 429. */
   SIMULATE_MAX_RUNS: int(1, 20).default(2),
   /** Simulator runs one caller may start per minute (sliding log in Valkey, shared by instances). */
   SIMULATE_RUNS_PER_MINUTE: int(1, 10_000).default(20),
