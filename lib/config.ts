@@ -128,7 +128,7 @@ export const envSchema = z.object({
   BREAKER_THRESHOLD: int(1, 1000).default(5),
   /** How long the breaker stays open before one probe call, ms. */
   BREAKER_COOLDOWN_MS: int(100, 600_000).default(2000),
-  /** Callers remembered by the in-process fallback limiter (oldest dropped first). */
+  /** Callers remembered by the in-process fallback limiter (oldest dropped first; refused ones kept apart from new ones). */
   FALLBACK_MAX_CLIENTS: int(100, 1_000_000).default(10_000),
   /** Lifetime of a prompt's generation lock, ms; 0 = no cross-instance lock. */
   STAMPEDE_LOCK_MS: int(0, 600_000).default(10_000),
