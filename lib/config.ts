@@ -1,5 +1,6 @@
 import "server-only";
 import { z } from "zod";
+import { SIMULATE_BOUNDS } from "@/lib/schemas";
 import { ALGORITHMS, TIER_NAMES, type FailMode, type TierName } from "@/lib/tiers";
 
 /**
@@ -156,7 +157,7 @@ export const envSchema = z.object({
   BREAKER_THRESHOLD: int(1, 1000).default(5),
   /** How long the breaker stays open before one probe call, ms. */
   BREAKER_COOLDOWN_MS: int(100, 600_000).default(2000),
-  /** Callers remembered by the in-process fallback limiter (oldest dropped first). */
+  /** Callers remembered by the in-process fallback limiter (oldest dropped first; refused ones kept apart from new ones). */
   FALLBACK_MAX_CLIENTS: int(100, 1_000_000).default(10_000),
   /** Lifetime of a prompt's generation lock, ms; 0 = no cross-instance lock. */
   STAMPEDE_LOCK_MS: int(0, 600_000).default(10_000),
@@ -192,9 +193,15 @@ export const envSchema = z.object({
     { key: "demo-enterprise-key", tier: "enterprise" },
   ]),
   MAX_BODY_BYTES: int(256, 1_048_576).default(16_384),
-  SIMULATE_MAX_COUNT: int(1, 2000).default(2000),
-  SIMULATE_MAX_CONCURRENCY: int(1, 200).default(50),
-  /** Simulator runs allowed at once in one app instance; more get a 429. */
+  /**
+   * The server's caps on a simulator run, within what the request schema
+   * accepts: a cap the schema would refuse anyway is a mistake, refused here.
+   */
+  SIMULATE_MAX_COUNT: int(SIMULATE_BOUNDS.count.min, SIMULATE_BOUNDS.count.max).default(SIMULATE_BOUNDS.count.max),
+  SIMULATE_MAX_CONCURRENCY: int(SIMULATE_BOUNDS.concurrency.min, SIMULATE_BOUNDS.concurrency.max).default(
+    SIMULATE_BOUNDS.concurrency.max,
+  ),
+  /** Simulator runs allowed at once in one app instance (not across instances); more get a 429. */
   SIMULATE_MAX_RUNS: int(1, 20).default(2),
   /** Simulator runs one caller may start per minute (sliding log in Valkey, shared by instances). */
   SIMULATE_RUNS_PER_MINUTE: int(1, 10_000).default(20),

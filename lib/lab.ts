@@ -1,5 +1,7 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
+import { LRUCache } from "lru-cache";
+import { GatewayError } from "@/lib/errors";
 import type { ValkeyClient } from "@/lib/valkey/client";
 import type { LabAlgorithm, LabPoint, LabRequest, LabResult } from "@/lib/schemas";
 import { ALGORITHMS, ALGORITHM_LABELS, type Algorithm } from "@/lib/tiers";
@@ -116,4 +118,53 @@ export async function runLab(input: { client: ValkeyClient; keys: KeySpace; requ
     series,
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+/** How long a run's result is served to everyone who asks for the same parameters, ms. */
+export const LAB_RESULT_TTL_MS = 5000;
+/** Distinct runs running or waiting their turn at once; beyond that, a 429. */
+export const LAB_MAX_PENDING = 4;
+
+interface LabContext {
+  valkey: () => Promise<ValkeyClient>;
+  keys: KeySpace;
+}
+
+// Runs take their turn one at a time (it is a demo, not a load generator).
+let turn: Promise<unknown> = Promise.resolve();
+let pending = 0;
+
+function inTurn<T>(run: () => Promise<T>): Promise<T> {
+  if (pending >= LAB_MAX_PENDING) {
+    throw new GatewayError("rate_limited", `${pending} lab runs are in progress or waiting; try again in a moment.`, { retryAfterSeconds: 1 });
+  }
+  pending += 1;
+  const result = turn.then(run).finally(() => {
+    pending -= 1;
+  });
+  turn = result.catch(() => undefined);
+  return result;
+}
+
+/**
+ * A run's result by its parameters, kept LAB_RESULT_TTL_MS. The run is
+ * deterministic (fixed pattern, simulated clock), so every dashboard that
+ * loads at once can share one: lru-cache's fetch() hands concurrent callers
+ * of the same key the same in-flight promise, and forgets a run that failed.
+ */
+const results = new LRUCache<string, LabResult, LabContext>({
+  max: 32,
+  ttl: LAB_RESULT_TTL_MS,
+  fetchMethod: async (key, _stale, { context }) => {
+    const [limit, windowMs] = key.split(":").map(Number) as [number, number];
+    return inTurn(async () => runLab({ client: await context.valkey(), keys: context.keys, request: { limit, windowMs } }));
+  },
+});
+
+/** The lab's result for these parameters: a recent one, the one in flight, or a new run in its turn. */
+export async function readLab(input: LabContext & { request: LabRequest }): Promise<LabResult> {
+  const { valkey, keys, request } = input;
+  const result = await results.fetch(`${request.limit}:${request.windowMs}`, { context: { valkey, keys } });
+  if (!result) throw new Error("lab run produced no result");
+  return result;
 }

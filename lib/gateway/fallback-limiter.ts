@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { costOf, type Policy } from "@/lib/gateway/policy";
 import type { DimensionResult } from "@/lib/gateway/rate-limit";
 
@@ -7,8 +8,21 @@ import type { DimensionResult } from "@/lib/gateway/rate-limit";
  * same limits as the plan. Every dimension is a token bucket (burst of the
  * limit, refilled once per window), checked all-or-nothing like decide.lua.
  * Per process, so N app instances admit up to N times the limit between
- * them: degraded, but not unlimited. The number of callers remembered is
- * bounded; the least recently seen are dropped first.
+ * them: degraded, but not unlimited.
+ *
+ * At most `maxClients` callers are remembered, in two LRU segments (a
+ * segmented LRU, on lru-cache): a caller starts in the probation segment and
+ * moves to the protected one the first time it is refused. New identities
+ * only ever evict from probation, so a flood of them cannot push a refused
+ * caller out and hand it back a full bucket; the protected segment evicts
+ * its least recently seen caller only to make room for another refused one.
+ * Every decision, allowed or refused, marks the caller most recently seen.
+ *
+ * rate-limiter-flexible's RateLimiterMemory does not fit here: its consume()
+ * is asynchronous (the pipeline decides synchronously on this path), it is a
+ * fixed window on Date.now() (the pipeline passes its own clock), it checks
+ * one key at a time (not all dimensions or none) and it keeps every key
+ * until its timer fires, with no bound on how many.
  */
 
 interface Bucket {
@@ -18,6 +32,9 @@ interface Bucket {
   ts: number;
 }
 
+/** One caller's buckets, by dimension name. */
+type CallerState = Record<string, Bucket>;
+
 export interface FallbackDecision {
   allowed: boolean;
   dimensions: DimensionResult[];
@@ -26,32 +43,35 @@ export interface FallbackDecision {
 
 export interface FallbackLimiter {
   decide(identity: string, policy: Policy, promptTokens: number, now: number): FallbackDecision;
+  /** Callers remembered. */
   size(): number;
   clear(): void;
 }
 
+/** Share of the callers remembered that is kept for refused ones. */
+const PROTECTED_SHARE = 0.5;
+
 export function createFallbackLimiter(maxClients: number): FallbackLimiter {
-  const buckets = new Map<string, Bucket>();
+  const protectedMax = Math.max(1, Math.floor(maxClients * PROTECTED_SHARE));
+  const refused = new LRUCache<string, CallerState>({ max: protectedMax });
+  const probation = new LRUCache<string, CallerState>({ max: Math.max(1, maxClients - protectedMax) });
 
   return {
     decide(identity, policy, promptTokens, now) {
+      // get() marks the caller most recently seen in its segment.
+      const isProtected = refused.has(identity);
+      const stored = (isProtected ? refused.get(identity) : probation.get(identity)) ?? {};
       const checks = policy.dimensions.map((d) => {
-        const key = `${identity}|${d.name}`;
         const capacity = d.limit * d.windowMs;
-        const stored = buckets.get(key);
-        const level = stored ? Math.min(capacity, stored.level + Math.max(0, now - stored.ts) * d.limit) : capacity;
+        const bucket = stored[d.name];
+        const level = bucket ? Math.min(capacity, bucket.level + Math.max(0, now - bucket.ts) * d.limit) : capacity;
         const cost = costOf(d, promptTokens, policy);
         const need = cost * d.windowMs;
-        return { d, key, capacity, level, cost, need, ok: level >= need };
+        return { d, capacity, level, cost, need, ok: level >= need };
       });
       const allowed = checks.every((c) => c.ok);
       const dimensions: DimensionResult[] = checks.map((c) => {
         const after = allowed ? c.level - c.need : c.level;
-        if (allowed) {
-          // Re-insert so the Map's order is least recently used first.
-          buckets.delete(c.key);
-          buckets.set(c.key, { level: after, ts: now });
-        }
         const remaining = Math.floor(after / c.d.windowMs);
         return {
           ...c.d,
@@ -63,16 +83,24 @@ export function createFallbackLimiter(maxClients: number): FallbackLimiter {
           retryAfterMs: c.ok ? 0 : c.cost > c.d.limit ? c.d.windowMs : Math.ceil((c.need - c.level) / c.d.limit),
         };
       });
-      while (buckets.size > maxClients) {
-        const oldest = buckets.keys().next().value;
-        if (oldest === undefined) break;
-        buckets.delete(oldest);
+      if (allowed) {
+        const next: CallerState = { ...stored };
+        for (const c of checks) next[c.d.name] = { level: c.level - c.need, ts: now };
+        (isProtected ? refused : probation).set(identity, next);
+      } else if (!isProtected && Object.keys(stored).length > 0) {
+        // Refused with what it has used: keep it where new identities cannot reach.
+        probation.delete(identity);
+        refused.set(identity, stored);
       }
+      // (Refused with no state: a cost larger than a full bucket, which never fits; nothing to remember.)
       const refusing = dimensions.filter((d) => !d.allowed);
-      const refused = refusing.length ? refusing.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a)) : null;
-      return { allowed, dimensions, refused };
+      const refusedBy = refusing.length ? refusing.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a)) : null;
+      return { allowed, dimensions, refused: refusedBy };
     },
-    size: () => buckets.size,
-    clear: () => buckets.clear(),
+    size: () => refused.size + probation.size,
+    clear: () => {
+      refused.clear();
+      probation.clear();
+    },
   };
 }

@@ -56,6 +56,37 @@ export function summarize(results: SimulateResult[], durationMs: number): Simula
   };
 }
 
+/**
+ * Simulator runs at once in this process: a counting semaphore that never
+ * queues (a run either starts now or is refused). take() checks and takes in
+ * one synchronous step, so callers must take before their first await, and
+ * give back in `finally`. In-process only: N app instances allow N × max
+ * runs between them (a Valkey counter would be needed to hold across them);
+ * the per-caller SIMULATE_RUNS_PER_MINUTE in Valkey is what they share.
+ */
+export interface RunSlots {
+  /** A release function (safe to call more than once), or null when every slot is taken. */
+  take(): (() => void) | null;
+  inUse(): number;
+}
+
+export function createRunSlots(max: number): RunSlots {
+  let inUse = 0;
+  return {
+    take() {
+      if (inUse >= max) return null;
+      inUse += 1;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        inUse -= 1;
+      };
+    },
+    inUse: () => inUse,
+  };
+}
+
 export interface SimulatorQuota {
   allowed: boolean;
   limit: number;

@@ -65,6 +65,35 @@ describe("the simulator is itself limited", () => {
     expect(third.status).toBe(200);
   });
 
+  it("with SIMULATE_MAX_RUNS=1, six parallel runs give exactly one run and five 429 simulator_busy", async () => {
+    await app.close();
+    app = await loadApp({ SIMULATE_MAX_RUNS: "1", SIMULATED_LATENCY_MS: "100" });
+    const responses = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => app.simulate.POST(jsonRequest("/api/simulate", { count: 4, clients: 4 }, { ip: `203.0.113.${100 + i}` }))),
+    );
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 429, 429, 429, 429, 429]);
+    for (const res of responses.filter((r) => r.status === 429)) {
+      expect(errorBodySchema.parse(await res.json()).code).toBe("simulator_busy");
+    }
+    // The slot is given back: the next run, and a streamed one after it, start.
+    expect((await app.simulate.POST(jsonRequest("/api/simulate", { count: 1 }))).status).toBe(200);
+    const streamed = await app.simulate.POST(jsonRequest("/api/simulate", { count: 2 }, { headers: { accept: "application/x-ndjson" } }));
+    expect(streamed.status).toBe(200);
+    const busy = await app.simulate.POST(jsonRequest("/api/simulate", { count: 1 }));
+    expect(busy.status).toBe(429);
+    expect((await streamed.text()).trim().split("\n").at(-1)).toContain('"type":"done"');
+    expect((await app.simulate.POST(jsonRequest("/api/simulate", { count: 1 }))).status).toBe(200);
+  });
+
+  it("a run refused by the per-caller quota gives its slot back", async () => {
+    await app.close();
+    app = await loadApp({ SIMULATE_MAX_RUNS: "1", SIMULATE_RUNS_PER_MINUTE: "1" });
+    expect((await app.simulate.POST(jsonRequest("/api/simulate", { count: 1 }, { ip: "203.0.113.120" }))).status).toBe(200);
+    const refused = await app.simulate.POST(jsonRequest("/api/simulate", { count: 1 }, { ip: "203.0.113.120" }));
+    expect(errorBodySchema.parse(await refused.json()).code).toBe("rate_limited");
+    expect((await app.simulate.POST(jsonRequest("/api/simulate", { count: 1 }, { ip: "203.0.113.121" }))).status).toBe(200);
+  });
+
   it("caps the count to the server's limit", async () => {
     await app.close();
     app = await loadApp({ SIMULATE_MAX_COUNT: "30", SIMULATE_MAX_CONCURRENCY: "3" });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "@/lib/config";
+import { SIMULATE_BOUNDS } from "@/lib/schemas";
 
 describe("config of the limiter", () => {
   it("has defaults for the breaker, the stampede lock and the anonymous row", () => {
@@ -50,5 +51,20 @@ describe("config of the limiter", () => {
   ])("refuses %s=%s naming the variable", (name, value) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => parseConfig({ [name]: value })).toThrow(name);
+  });
+});
+
+describe("config of the simulator", () => {
+  it("refuses caps the request schema would refuse, naming the variable", () => {
+    for (const [name, bound] of [
+      ["SIMULATE_MAX_CONCURRENCY", SIMULATE_BOUNDS.concurrency],
+      ["SIMULATE_MAX_COUNT", SIMULATE_BOUNDS.count],
+    ] as const) {
+      expect(() => parseConfig({ [name]: String(bound.max + 1) })).toThrow(ConfigError);
+      expect(() => parseConfig({ [name]: String(bound.max + 1) })).toThrow(name);
+      expect(() => parseConfig({ [name]: String(bound.min - 1) })).toThrow(name);
+      expect(parseConfig({ [name]: String(bound.max) })[name]).toBe(bound.max);
+    }
+    expect(parseConfig({})).toMatchObject({ SIMULATE_MAX_CONCURRENCY: 50, SIMULATE_MAX_COUNT: 2000 });
   });
 });

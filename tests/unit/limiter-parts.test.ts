@@ -126,6 +126,47 @@ describe("fallback limiter", () => {
   });
 });
 
+describe("fallback limiter under a flood of new identities", () => {
+  const MAX = 100; // FALLBACK_MAX_CLIENTS
+  const p = policyFor("anonymous", { anonymous: { limit: 3, windowMs: 60_000 } });
+  const exhaust = (limiter: ReturnType<typeof createFallbackLimiter>, id: string) => {
+    const results = [0, 1, 2, 3].map(() => limiter.decide(id, p, 0, 0).allowed);
+    expect(results).toEqual([true, true, true, false]);
+  };
+
+  it("a refused caller stays refused after FALLBACK_MAX_CLIENTS new identities pass", () => {
+    const limiter = createFallbackLimiter(MAX);
+    exhaust(limiter, "ip:abuser");
+    for (let i = 0; i < MAX; i++) expect(limiter.decide(`ip:new-${i}`, p, 0, 0).allowed).toBe(true);
+    expect(limiter.decide("ip:abuser", p, 0, 0)).toMatchObject({ allowed: false, refused: { name: "anonymous" } });
+    // ... and after many times that, retrying all along.
+    for (let i = 0; i < 10 * MAX; i++) {
+      limiter.decide(`ip:more-${i}`, p, 0, 0);
+      if (i % 50 === 0) expect(limiter.decide("ip:abuser", p, 0, 0).allowed).toBe(false);
+    }
+    expect(limiter.decide("ip:abuser", p, 0, 0).allowed).toBe(false);
+    expect(limiter.size()).toBeLessThanOrEqual(MAX);
+    // The refill still applies: one window later it has its burst back.
+    expect(limiter.decide("ip:abuser", p, 0, 60_000).allowed).toBe(true);
+  });
+
+  it("counts callers, not dimensions, against FALLBACK_MAX_CLIENTS", () => {
+    const limiter = createFallbackLimiter(MAX);
+    const free = policyFor("free", { anonymous: { limit: 3, windowMs: 60_000 } });
+    expect(free.dimensions.length).toBeGreaterThan(1);
+    for (let i = 0; i < 40; i++) limiter.decide(`key:${i}`, free, 10, 0);
+    expect(limiter.size()).toBe(40);
+  });
+
+  it("refused callers beyond the protected share push out the least recent refused one, never an unlimited number", () => {
+    const limiter = createFallbackLimiter(MAX);
+    for (let i = 0; i < MAX; i++) exhaust(limiter, `ip:abuser-${i}`);
+    expect(limiter.size()).toBeLessThanOrEqual(MAX);
+    // The most recent half are still remembered as refused.
+    for (let i = MAX / 2; i < MAX; i++) expect(limiter.decide(`ip:abuser-${i}`, p, 0, 0).allowed).toBe(false);
+  });
+});
+
 describe("identity labels", () => {
   const apiKeys = [{ key: "demo-pro-key", tier: "pro" as const }];
   it("accepts ip, key-hash and sim labels, never a raw key", () => {

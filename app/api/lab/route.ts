@@ -2,7 +2,7 @@ import { getConfig } from "@/lib/config";
 import { GatewayError } from "@/lib/errors";
 import { getGatewayDeps } from "@/lib/gateway/deps";
 import { errorResponse, jsonResponse, methodNotAllowed, parseJsonBody } from "@/lib/http";
-import { runLab } from "@/lib/lab";
+import { readLab } from "@/lib/lab";
 import { labRequestSchema, type LabRequest } from "@/lib/schemas";
 
 export const runtime = "nodejs";
@@ -11,22 +11,14 @@ export const dynamic = "force-dynamic";
 /**
  * The algorithm lab: the same burst pattern through all four limiters, with
  * a simulated clock, on private keys. POST {limit?, windowMs?} or
- * GET ?limit=&windowMs=. A bounded run (~8 × limit script calls per algorithm).
+ * GET ?limit=&windowMs=. A bounded run (~8 × limit script calls per algorithm),
+ * one at a time, its result served for a few seconds to whoever asks the same.
  */
 
-// One run at a time per process: it is a demo, not a load generator.
-let running = false;
-
+/** Concurrent visitors share one run's result (see readLab); nobody gets a 429 for arriving together. */
 async function run(request: LabRequest): Promise<Response> {
-  if (running) throw new GatewayError("rate_limited", "A lab run is already in progress; try again in a moment.", { retryAfterSeconds: 1 });
-  running = true;
-  try {
-    const deps = getGatewayDeps();
-    const client = await deps.valkey();
-    return jsonResponse(await runLab({ client, keys: deps.keys, request }));
-  } finally {
-    running = false;
-  }
+  const deps = getGatewayDeps();
+  return jsonResponse(await readLab({ valkey: deps.valkey, keys: deps.keys, request }));
 }
 
 export async function POST(request: Request): Promise<Response> {

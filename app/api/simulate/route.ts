@@ -3,7 +3,7 @@ import { getConfig } from "@/lib/config";
 import { GatewayError } from "@/lib/errors";
 import { getGatewayDeps } from "@/lib/gateway/deps";
 import { resolveIdentity } from "@/lib/gateway/identity";
-import { runSimulation, takeSimulatorRun } from "@/lib/gateway/simulate";
+import { createRunSlots, runSimulation, takeSimulatorRun, type RunSlots } from "@/lib/gateway/simulate";
 import { errorResponse, jsonResponse, methodNotAllowed, parseJsonBody } from "@/lib/http";
 import { simulateRequestSchema, type SimulateStreamLine } from "@/lib/schemas";
 
@@ -15,17 +15,24 @@ export const dynamic = "force-dynamic";
  * With `Accept: application/x-ndjson` the run streams one JSON line per
  * settled request (the dashboard's progress bar), then the summary.
  */
-let runsInFlight = 0;
+let slots: RunSlots | undefined;
 
 export async function POST(request: Request): Promise<Response> {
+  // Given back in `finally`, unless handed to the stream, which gives it back when the run ends.
+  let release: (() => void) | null = null;
   try {
     const config = getConfig();
     const caller = resolveIdentity(request.headers, { apiKeys: config.API_KEYS, trustProxy: config.TRUST_PROXY });
     const body = await parseJsonBody(request, simulateRequestSchema, { maxBytes: config.MAX_BODY_BYTES, allowEmpty: true });
     // The simulator must not become a way to flood Valkey: few runs at once,
-    // each with bounded count and concurrency.
-    if (runsInFlight >= config.SIMULATE_MAX_RUNS) {
-      throw new GatewayError("simulator_busy", `${runsInFlight} simulator runs are in progress; try again when one finishes.`, {
+    // each with bounded count and concurrency. The slot is checked and taken
+    // in one synchronous step, with no await between them (so parallel
+    // requests cannot all pass the check), and only once the body is read,
+    // so a client that sends its body slowly holds no slot.
+    slots ??= createRunSlots(config.SIMULATE_MAX_RUNS);
+    release = slots.take();
+    if (!release) {
+      throw new GatewayError("simulator_busy", `${slots.inUse()} simulator runs are in progress; try again when one finishes.`, {
         retryAfterSeconds: 1,
       });
     }
@@ -47,16 +54,12 @@ export async function POST(request: Request): Promise<Response> {
     }
 
     if (!(request.headers.get("accept") ?? "").includes("application/x-ndjson")) {
-      runsInFlight += 1;
-      try {
-        return jsonResponse(await runSimulation({ deps, request: run, signal: request.signal }));
-      } finally {
-        runsInFlight -= 1;
-      }
+      return jsonResponse(await runSimulation({ deps, request: run, signal: request.signal }));
     }
 
+    const releaseWhenDone = release;
+    release = null;
     const encoder = new TextEncoder();
-    runsInFlight += 1;
     const stream = new ReadableStream<Uint8Array>({
       async start(controller) {
         const send = (line: SimulateStreamLine) => controller.enqueue(encoder.encode(`${JSON.stringify(line)}\n`));
@@ -72,7 +75,7 @@ export async function POST(request: Request): Promise<Response> {
         } catch (error) {
           send({ type: "error", error: (error as Error).message, code: "internal" });
         } finally {
-          runsInFlight -= 1;
+          releaseWhenDone();
           controller.close();
         }
       },
@@ -82,6 +85,8 @@ export async function POST(request: Request): Promise<Response> {
     });
   } catch (error) {
     return errorResponse(error);
+  } finally {
+    release?.();
   }
 }
 

@@ -23,8 +23,11 @@ function fixed_window.check(key, now, limit, window, cost)
   local index = math.floor(now / window)
   local stored = redis.call("HMGET", key, "w", "n")
   local w = tonumber(stored[1])
-  -- A stored window after ours (another instance's clock ahead) still counts.
-  local used = (w ~= nil and w >= index) and (tonumber(stored[2]) or 0) or 0
+  -- Keep the newest window: a caller whose clock is behind another
+  -- instance's counts in the stored window, so commit never rolls it back
+  -- (which would drop that window's count and admit a fresh limit).
+  if w ~= nil and w > index then index = w end
+  local used = (w == index) and (tonumber(stored[2]) or 0) or 0
   local s = { allowed = used + cost <= limit, retry_after = 0, index = index }
   s.used = s.allowed and used + cost or used
   s.remaining = math.max(limit - s.used, 0)

@@ -43,15 +43,23 @@ function sliding_counter.check(key, now, limit, window, cost)
   local index = math.floor(now / window)
   local stored = redis.call("HMGET", key, "w", "cur", "prev")
   local w = tonumber(stored[1])
+  -- Keep the newest window: a caller whose clock is behind another
+  -- instance's counts in the stored window, as if at its start (prev weighs
+  -- fully), so commit never rolls the window back and turns cur into prev.
+  local at = now  -- Unix ms the estimate is taken at
+  if w ~= nil and w > index then
+    index = w
+    at = index * window
+  end
   local cur, prev = 0, 0
   if w ~= nil then
-    if w >= index then          -- this window (or a clock ahead of ours)
+    if w == index then          -- this window
       cur, prev = tonumber(stored[2]) or 0, tonumber(stored[3]) or 0
     elseif w == index - 1 then  -- the window just before: it becomes prev
       prev = tonumber(stored[2]) or 0
     end
   end
-  local weight = window - (now - index * window)  -- prev's weight, scaled by window
+  local weight = window - (at - index * window)  -- prev's weight, scaled by window
   local scaled = prev * weight + cur * window
   local s = { allowed = scaled + cost * window <= limit * window, retry_after = 0, index = index, prev = prev }
   s.cur = s.allowed and cur + cost or cur
@@ -61,10 +69,11 @@ function sliding_counter.check(key, now, limit, window, cost)
   if used_scaled == 0 or s.remaining >= limit then
     s.reset_at = now
   else
-    s.reset_at = counter_time_for(prev, s.cur, index, window, limit, s.remaining + 1, now) or now
+    s.reset_at = counter_time_for(prev, s.cur, index, window, limit, s.remaining + 1, at) or at
   end
   if not s.allowed then
-    local t = counter_time_for(prev, cur, index, window, limit, cost, now)
+    -- In the caller's clock: a caller behind waits for its clock to catch up too.
+    local t = counter_time_for(prev, cur, index, window, limit, cost, at)
     s.retry_after = t and (t - now) or window
   end
   return s

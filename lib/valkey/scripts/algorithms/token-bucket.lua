@@ -32,6 +32,8 @@ function token_bucket.check(key, now, limit, window, cost)
     level = math.min(capacity, level + math.max(now - ts, 0) * limit)
   end
   local need = cost * window
+  -- A caller whose clock is behind another instance's neither refills nor
+  -- moves ts back: the newest time is kept, so clock skew loses no counts.
   local s = { allowed = level >= need, retry_after = 0, ts = math.max(now, ts) }
   s.level = s.allowed and level - need or level
   s.remaining = math.floor(s.level / window)
