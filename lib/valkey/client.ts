@@ -79,8 +79,9 @@ function watchErrors(client: ValkeyClient, opts: ValkeyClientOptions, source: st
     // A cluster reports a seed node's failure inside its own error.
     const message = [err.message, (err as Error & { lastNodeError?: Error }).lastNodeError?.message].filter(Boolean).join(": ");
     if (AUTH_ERROR.test(message) && !fatal.has(client)) {
-      fatal.set(client, `Valkey rejected the credentials in ${source} (${message}). Not retrying: fix ${source} and restart.`);
-      console.error(`[flowgate] ${fatal.get(client)}`);
+      // The sentence is ours (answers and stats show it); the server's own words go to the log only.
+      fatal.set(client, `Valkey rejected the credentials in ${source}. Not retrying: fix ${source} and restart.`);
+      console.error(`[flowgate] ${fatal.get(client)} (${message})`);
       return;
     }
     const now = Date.now();

@@ -82,11 +82,13 @@ describe("GET and DELETE /api/limits/{identity}", () => {
     const res = await app.generate.POST(generateRequest("hello", { headers: { authorization: "Bearer demo-free-key" } }));
     const identity = res.headers.get("x-flowgate-identity")!;
     expect(identity).toMatch(/^key:[0-9a-f]{12}$/);
+    // The request reserved 2 prompt tokens + the plan's 512, then was settled to what it really used.
+    const { usage } = (await res.json()) as { usage: { totalTokens: number } };
     const view = limitsResponseSchema.parse(await (await get(identity, TOKEN)).json());
     expect(view.tier).toBe("free");
     expect(view.limits.map((l) => [l.policy, l.limit - l.remaining])).toEqual([
       ["free", 1],
-      ["free-tokens", 2 + 512],
+      ["free-tokens", usage.totalTokens],
       ["free-daily", 1],
     ]);
     const reset = limitsResetSchema.parse(await (await del(identity, TOKEN)).json());

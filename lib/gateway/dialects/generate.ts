@@ -1,6 +1,6 @@
 import "server-only";
 import type { Config } from "@/lib/config";
-import { GatewayError } from "@/lib/errors";
+import { GatewayError, isGatewayError } from "@/lib/errors";
 import { parseCacheControl } from "@/lib/gateway/cache-control";
 import { limitHeaders } from "@/lib/gateway/headers";
 import type { Identity } from "@/lib/gateway/identity";
@@ -41,6 +41,16 @@ export function limitsOf(d: Decision) {
     resetAt: x.resetAt,
     windowMs: x.windowMs,
   }));
+}
+
+/**
+ * Why the gateway cannot limit requests now, in words of its own: a
+ * GatewayError's sentence is ours (a refused password, a server not ready),
+ * anything else is ioredis's or the OS's and stays in the log.
+ */
+export function unavailableSentence(error: unknown): string {
+  const cause = isGatewayError(error) ? ` ${error.message}.`.replace(/\.\.$/, ".") : "";
+  return `The gateway cannot reach Valkey, and FAIL_MODE=closed refuses to serve requests it cannot limit.${cause} Try again shortly.`;
 }
 
 const UNITS = { requests: "requests", tokens: "tokens", daily: "requests" } as const;
@@ -95,11 +105,10 @@ export async function shapeGenerateResult(result: GatewayResult, now: number): P
       );
     }
     case "unavailable":
-      throw new GatewayError(
-        "valkey_unavailable",
-        "The gateway cannot reach Valkey, and FAIL_MODE=closed refuses to serve requests it cannot limit. Try again shortly.",
-        { requestId: result.requestId, retryAfterSeconds: Math.max(1, Math.ceil(result.retryAfterMs / 1000)) },
-      );
+      throw new GatewayError("valkey_unavailable", unavailableSentence(result.error), {
+        requestId: result.requestId,
+        retryAfterSeconds: Math.max(1, Math.ceil(result.retryAfterMs / 1000)),
+      });
     case "hit":
     case "miss":
     case "degraded": {

@@ -8,7 +8,7 @@ import type { GatewayRequest, GatewayResult } from "@/lib/gateway/pipeline";
 import { cacheTag } from "@/lib/gateway/prompt-cache";
 import type { CachedEntry } from "@/lib/gateway/store";
 import { isUpstreamError, type ChatMessage, type GenerationParams, type UpstreamModel } from "@/lib/gateway/upstreams/types";
-import { refusalMessage } from "@/lib/gateway/dialects/generate";
+import { refusalMessage, unavailableSentence } from "@/lib/gateway/dialects/generate";
 
 /**
  * The OpenAI chat-completions dialect, what real apps and SDKs speak:
@@ -243,9 +243,7 @@ export async function shapeChatCompletion(
   if (result.kind === "unavailable") {
     const retryAfterSeconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
     return openaiErrorResponse(
-      new GatewayError("valkey_unavailable", "The gateway cannot reach its rate-limit store and refuses to serve requests it cannot limit. Try again shortly.", {
-        retryAfterSeconds,
-      }),
+      new GatewayError("valkey_unavailable", unavailableSentence(result.error), { retryAfterSeconds }),
       result.requestId,
       base,
     );
