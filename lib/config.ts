@@ -1,4 +1,6 @@
 import "server-only";
+import { isIP } from "node:net";
+import proxyaddr from "proxy-addr";
 import { z } from "zod";
 import { ALGORITHMS, TIER_NAMES, type FailMode, type TierName } from "@/lib/tiers";
 
@@ -33,16 +35,43 @@ const apiKeyList = z
     return entries;
   });
 
-/** TRUST_PROXY: unset/false → 0 hops believed; true → 1; a number → that many. */
+const NAMED_RANGES = ["loopback", "linklocal", "uniquelocal"];
+const TRUST_PROXY_FORMS =
+  "true, false, a number of proxy hops (1-10), or a list of trusted proxies (loopback, linklocal, uniquelocal, addresses, CIDR ranges: e.g. loopback,10.0.0.0/8)";
+
+/**
+ * TRUST_PROXY, in the style of Express's `trust proxy`. unset/false → 0 hops
+ * believed; true → 1; a number → that many hops (the historical forms). Else
+ * a comma-separated list of proxies trusted wherever they appear in the
+ * chain: `loopback`, `linklocal`, `uniquelocal`, addresses and CIDR ranges
+ * (`loopback,10.0.0.0/8`), compiled by proxy-addr.
+ */
 const trustProxy = z
   .string()
-  .transform((raw, ctx) => {
+  .transform((raw, ctx): number | string[] => {
     const v = raw.trim().toLowerCase();
     if (v === "" || v === "false" || v === "0" || v === "no") return 0;
     if (v === "true" || v === "yes") return 1;
-    const n = Number(v);
-    if (Number.isInteger(n) && n > 0 && n <= 10) return n;
-    ctx.addIssue({ code: "custom", message: "must be true, false or a number of proxy hops (1-10)" });
+    if (/^\d+$/.test(v)) {
+      const n = Number(v);
+      if (n >= 1 && n <= 10) return n;
+    } else {
+      const list = v.split(",").map((p) => p.trim()).filter(Boolean);
+      // isIP first: proxy-addr's ipaddr.js would also take forms like "11" or "0x7f.1" as addresses.
+      const bad = list.find((entry) => !NAMED_RANGES.includes(entry) && isIP(entry.split("/")[0] ?? "") === 0);
+      if (bad) {
+        ctx.addIssue({ code: "custom", message: `"${bad}" is not an address, a range or a range name; must be ${TRUST_PROXY_FORMS}` });
+        return z.NEVER;
+      }
+      try {
+        proxyaddr.compile(list);
+        return list;
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `${(error as Error).message}; must be ${TRUST_PROXY_FORMS}` });
+        return z.NEVER;
+      }
+    }
+    ctx.addIssue({ code: "custom", message: `must be ${TRUST_PROXY_FORMS}` });
     return z.NEVER;
   });
 
@@ -120,6 +149,8 @@ export const envSchema = z.object({
   CACHE_TTL_SECONDS: int(1, 30 * 86_400).default(3600),
   STREAM_MAXLEN: int(10, 1_000_000).default(1000),
   TRUST_PROXY: trustProxy.default(0),
+  /** IPv6 callers are grouped by this prefix: every address in one /64 (default) shares one window. */
+  IPV6_PREFIX_BITS: int(16, 128).default(64),
   FAIL_MODE: z.enum(["open", "closed"]).default("open"),
   /** Per-tier FAIL_MODE, e.g. "enterprise:open,anonymous:closed". */
   FAIL_MODE_BY_TIER: failModeByTier.default({}),

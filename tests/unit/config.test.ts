@@ -43,6 +43,26 @@ describe("config", () => {
     }
   });
 
+  it("takes TRUST_PROXY as trusted addresses and ranges, in Express's trust proxy style", () => {
+    expect(parseConfig({ TRUST_PROXY: "loopback,10.0.0.0/8" }).TRUST_PROXY).toEqual(["loopback", "10.0.0.0/8"]);
+    expect(parseConfig({ TRUST_PROXY: " uniquelocal , linklocal, 192.0.2.1, 2001:db8::/32 " }).TRUST_PROXY).toEqual([
+      "uniquelocal",
+      "linklocal",
+      "192.0.2.1",
+      "2001:db8::/32",
+    ]);
+    expect(parseConfig({ TRUST_PROXY: "false" }).TRUST_PROXY).toBe(0);
+    for (const bad of ["10.0.0.0/33", "11", "0x7f.1", "loopback,proxy.internal", "sometimes"]) {
+      expect(() => parseConfig({ TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY/);
+    }
+  });
+
+  it("groups IPv6 by /64 unless IPV6_PREFIX_BITS says otherwise", () => {
+    expect(parseConfig({}).IPV6_PREFIX_BITS).toBe(64);
+    expect(parseConfig({ IPV6_PREFIX_BITS: "56" }).IPV6_PREFIX_BITS).toBe(56);
+    expect(() => parseConfig({ IPV6_PREFIX_BITS: "129" })).toThrow(/IPV6_PREFIX_BITS/);
+  });
+
   it("treats empty values as unset", () => {
     expect(parseConfig({ RATE_LIMIT_MAX: "" }).RATE_LIMIT_MAX).toBe(10);
   });

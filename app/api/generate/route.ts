@@ -31,7 +31,7 @@ const UNITS = { requests: "requests", tokens: "tokens", daily: "requests" } as c
 export async function POST(request: Request): Promise<Response> {
   try {
     const config = getConfig();
-    const identity = resolveIdentity(request.headers, { apiKeys: config.API_KEYS, trustProxy: config.TRUST_PROXY });
+    const identity = resolveIdentity(request.headers, { apiKeys: config.API_KEYS, trustProxy: config.TRUST_PROXY, ipv6PrefixBits: config.IPV6_PREFIX_BITS });
     const body = await parseJsonBody(request, generateRequestSchema, { maxBytes: config.MAX_BODY_BYTES });
     const deps = getGatewayDeps();
     const result = await runGateway({ deps, identity, prompt: body.prompt, model: body.model });
