@@ -151,6 +151,8 @@ export const envSchema = z.object({
   TRUST_PROXY: trustProxy.default(0),
   /** IPv6 callers are grouped by this prefix: every address in one /64 (default) shares one window. */
   IPV6_PREFIX_BITS: int(16, 128).default(64),
+  /** Wrong API keys one client address may send per minute (counted in Valkey) before it gets 429s. */
+  AUTH_FAILURES_PER_MINUTE: int(1, 10_000).default(10),
   FAIL_MODE: z.enum(["open", "closed"]).default("open"),
   /** Per-tier FAIL_MODE, e.g. "enterprise:open,anonymous:closed". */
   FAIL_MODE_BY_TIER: failModeByTier.default({}),

@@ -63,6 +63,12 @@ describe("config", () => {
     expect(() => parseConfig({ IPV6_PREFIX_BITS: "129" })).toThrow(/IPV6_PREFIX_BITS/);
   });
 
+  it("budgets 10 wrong API keys a minute per address unless AUTH_FAILURES_PER_MINUTE says otherwise", () => {
+    expect(parseConfig({}).AUTH_FAILURES_PER_MINUTE).toBe(10);
+    expect(parseConfig({ AUTH_FAILURES_PER_MINUTE: "3" }).AUTH_FAILURES_PER_MINUTE).toBe(3);
+    expect(() => parseConfig({ AUTH_FAILURES_PER_MINUTE: "0" })).toThrow(/AUTH_FAILURES_PER_MINUTE/);
+  });
+
   it("treats empty values as unset", () => {
     expect(parseConfig({ RATE_LIMIT_MAX: "" }).RATE_LIMIT_MAX).toBe(10);
   });

@@ -1,9 +1,9 @@
 import { getConfig } from "@/lib/config";
 import { GatewayError } from "@/lib/errors";
+import { identifyCaller } from "@/lib/gateway/auth";
 import { getGatewayDeps } from "@/lib/gateway/deps";
 import { limitHeaders } from "@/lib/gateway/headers";
 import type { Decision } from "@/lib/gateway/rate-limit";
-import { resolveIdentity } from "@/lib/gateway/identity";
 import { runGateway } from "@/lib/gateway/pipeline";
 import { errorResponse, jsonResponse, methodNotAllowed, parseJsonBody } from "@/lib/http";
 import { generateRequestSchema } from "@/lib/schemas";
@@ -31,7 +31,7 @@ const UNITS = { requests: "requests", tokens: "tokens", daily: "requests" } as c
 export async function POST(request: Request): Promise<Response> {
   try {
     const config = getConfig();
-    const identity = resolveIdentity(request.headers, { apiKeys: config.API_KEYS, trustProxy: config.TRUST_PROXY, ipv6PrefixBits: config.IPV6_PREFIX_BITS });
+    const identity = await identifyCaller(request.headers, getGatewayDeps());
     const body = await parseJsonBody(request, generateRequestSchema, { maxBytes: config.MAX_BODY_BYTES });
     const deps = getGatewayDeps();
     const result = await runGateway({ deps, identity, prompt: body.prompt, model: body.model });
