@@ -167,11 +167,10 @@ export const envSchema = z.object({
   /** How long a request waits for another's generation of the same prompt before generating itself, ms. */
   STAMPEDE_WAIT_MS: int(0, 600_000).default(5000),
   SIMULATED_LATENCY_MS: int(0, 60_000).default(600),
-  API_KEYS: apiKeyList.default([
-    { key: "demo-free-key", tier: "free" },
-    { key: "demo-pro-key", tier: "pro" },
-    { key: "demo-enterprise-key", tier: "enterprise" },
-  ]),
+  /** Unset: the demo keys, except with NODE_ENV=production, where it means no keys at all. */
+  API_KEYS: apiKeyList.optional(),
+  /** production switches off the demo keys (API_KEYS) and masks addresses in /api/stats. */
+  NODE_ENV: z.string().default("development"),
   MAX_BODY_BYTES: int(256, 1_048_576).default(16_384),
   SIMULATE_MAX_COUNT: int(1, 2000).default(2000),
   SIMULATE_MAX_CONCURRENCY: int(1, 200).default(50),
@@ -185,7 +184,17 @@ export const envSchema = z.object({
   BENCH_ROUTES: booleanish.default(false),
 });
 
-export type Config = Omit<z.infer<typeof envSchema>, "VALKEY_SHARDS"> & { VALKEY_SHARDS: number };
+/** What an unset API_KEYS means outside production: public keys, for the local demo only. */
+export const DEMO_API_KEYS: readonly { key: string; tier: TierName }[] = [
+  { key: "demo-free-key", tier: "free" },
+  { key: "demo-pro-key", tier: "pro" },
+  { key: "demo-enterprise-key", tier: "enterprise" },
+];
+
+export type Config = Omit<z.infer<typeof envSchema>, "VALKEY_SHARDS" | "API_KEYS"> & {
+  VALKEY_SHARDS: number;
+  API_KEYS: readonly { key: string; tier: TierName }[];
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -204,7 +213,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (result.success) {
     const data = result.data;
     const mode = data.VALKEY_CLUSTER_NODES ? "cluster" : "standalone";
-    return { ...data, VALKEY_SHARDS: data.VALKEY_SHARDS ?? DEFAULT_SHARDS[mode] };
+    // Published demo keys (one of them enterprise) must never open a production deployment.
+    const apiKeys = data.API_KEYS ?? (data.NODE_ENV === "production" ? [] : DEMO_API_KEYS);
+    return { ...data, VALKEY_SHARDS: data.VALKEY_SHARDS ?? DEFAULT_SHARDS[mode], API_KEYS: apiKeys };
   }
   throw new ConfigError(
     result.error.issues.map((issue) => `${issue.path.join(".") || "(env)"}: ${issue.message}`),

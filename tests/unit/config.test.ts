@@ -74,6 +74,31 @@ describe("config", () => {
   });
 });
 
+describe("API keys in production", () => {
+  it("has no keys with NODE_ENV=production and API_KEYS unset (or empty)", () => {
+    expect(parseConfig({ NODE_ENV: "production" }).API_KEYS).toEqual([]);
+    expect(parseConfig({ NODE_ENV: "production", API_KEYS: "" }).API_KEYS).toEqual([]);
+  });
+
+  it("takes the keys it is given in production, and keeps the demo keys elsewhere", () => {
+    expect(parseConfig({ NODE_ENV: "production", API_KEYS: "sk-real:enterprise" }).API_KEYS).toEqual([{ key: "sk-real", tier: "enterprise" }]);
+    for (const env of [{}, { NODE_ENV: "development" }, { NODE_ENV: "test" }]) {
+      expect(parseConfig(env).API_KEYS.map((k) => k.key)).toEqual(["demo-free-key", "demo-pro-key", "demo-enterprise-key"]);
+    }
+  });
+
+  it("says so in the start-up log, without printing a key", async () => {
+    const { startupNotes } = await import("@/lib/startup");
+    const production = startupNotes(parseConfig({ NODE_ENV: "production" })).join("\n");
+    expect(production).toMatch(/no API keys/);
+    expect(production).toMatch(/NODE_ENV=production/);
+    expect(startupNotes(parseConfig({})).join("\n")).toMatch(/demo keys/);
+    const given = startupNotes(parseConfig({ NODE_ENV: "production", API_KEYS: "sk-real-1:pro,sk-real-2:free" })).join("\n");
+    expect(given).toMatch(/2 API keys/);
+    expect(given).not.toContain("sk-real");
+  });
+});
+
 describe("start-up log", () => {
   it("never prints the Valkey password", async () => {
     const { redacted } = await import("@/lib/startup");
