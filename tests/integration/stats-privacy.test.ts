@@ -9,7 +9,9 @@ const nodeEnv = process.env.NODE_ENV;
 let app: LoadedApp;
 afterAll(async () => {
   await app?.close();
-  process.env.NODE_ENV = nodeEnv;
+  // loadApp wrote NODE_ENV into process.env; give the next file in this worker its own back.
+  if (nodeEnv === undefined) Reflect.deleteProperty(process.env, "NODE_ENV");
+  else Object.assign(process.env, { NODE_ENV: nodeEnv });
 });
 
 const statsRequest = (token?: string) =>
