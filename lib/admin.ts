@@ -26,3 +26,14 @@ export function requireAdmin(headers: Headers, config: Pick<Config, "ADMIN_TOKEN
     throw new GatewayError("forbidden", "Wrong admin token.");
   }
 }
+
+/** Whether the request carries the right admin token (the same check, as a yes or no). */
+export function isAdmin(headers: Headers, config: Pick<Config, "ADMIN_TOKEN">): boolean {
+  try {
+    requireAdmin(headers, config);
+    return true;
+  } catch (error) {
+    if (error instanceof GatewayError) return false;
+    throw error;
+  }
+}

@@ -1,4 +1,6 @@
 import "server-only";
+import { isIP } from "node:net";
+import proxyaddr from "proxy-addr";
 import { z } from "zod";
 import { SIMULATE_BOUNDS } from "@/lib/schemas";
 import { ALGORITHMS, TIER_NAMES, type FailMode, type TierName } from "@/lib/tiers";
@@ -34,16 +36,43 @@ const apiKeyList = z
     return entries;
   });
 
-/** TRUST_PROXY: unset/false → 0 hops believed; true → 1; a number → that many. */
+const NAMED_RANGES = ["loopback", "linklocal", "uniquelocal"];
+const TRUST_PROXY_FORMS =
+  "true, false, a number of proxy hops (1-10), or a list of trusted proxies (loopback, linklocal, uniquelocal, addresses, CIDR ranges: e.g. loopback,10.0.0.0/8)";
+
+/**
+ * TRUST_PROXY, in the style of Express's `trust proxy`. unset/false → 0 hops
+ * believed; true → 1; a number → that many hops (the historical forms). Else
+ * a comma-separated list of proxies trusted wherever they appear in the
+ * chain: `loopback`, `linklocal`, `uniquelocal`, addresses and CIDR ranges
+ * (`loopback,10.0.0.0/8`), compiled by proxy-addr.
+ */
 const trustProxy = z
   .string()
-  .transform((raw, ctx) => {
+  .transform((raw, ctx): number | string[] => {
     const v = raw.trim().toLowerCase();
     if (v === "" || v === "false" || v === "0" || v === "no") return 0;
     if (v === "true" || v === "yes") return 1;
-    const n = Number(v);
-    if (Number.isInteger(n) && n > 0 && n <= 10) return n;
-    ctx.addIssue({ code: "custom", message: "must be true, false or a number of proxy hops (1-10)" });
+    if (/^\d+$/.test(v)) {
+      const n = Number(v);
+      if (n >= 1 && n <= 10) return n;
+    } else {
+      const list = v.split(",").map((p) => p.trim()).filter(Boolean);
+      // isIP first: proxy-addr's ipaddr.js would also take forms like "11" or "0x7f.1" as addresses.
+      const bad = list.find((entry) => !NAMED_RANGES.includes(entry) && isIP(entry.split("/")[0] ?? "") === 0);
+      if (bad) {
+        ctx.addIssue({ code: "custom", message: `"${bad}" is not an address, a range or a range name; must be ${TRUST_PROXY_FORMS}` });
+        return z.NEVER;
+      }
+      try {
+        proxyaddr.compile(list);
+        return list;
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `${(error as Error).message}; must be ${TRUST_PROXY_FORMS}` });
+        return z.NEVER;
+      }
+    }
+    ctx.addIssue({ code: "custom", message: `must be ${TRUST_PROXY_FORMS}` });
     return z.NEVER;
   });
 
@@ -150,6 +179,10 @@ export const envSchema = z.object({
   CACHE_TTL_SECONDS: int(1, 30 * 86_400).default(3600),
   STREAM_MAXLEN: int(10, 1_000_000).default(1000),
   TRUST_PROXY: trustProxy.default(0),
+  /** IPv6 callers are grouped by this prefix: every address in one /64 (default) shares one window. */
+  IPV6_PREFIX_BITS: int(16, 128).default(64),
+  /** Wrong API keys one client address may send per minute (counted in Valkey) before it gets 429s. */
+  AUTH_FAILURES_PER_MINUTE: int(1, 10_000).default(10),
   FAIL_MODE: z.enum(["open", "closed"]).default("open"),
   /** Per-tier FAIL_MODE, e.g. "enterprise:open,anonymous:closed". */
   FAIL_MODE_BY_TIER: failModeByTier.default({}),
@@ -187,11 +220,10 @@ export const envSchema = z.object({
   UPSTREAM_TIMEOUT_MS: int(100, 3_600_000).default(300_000),
   /** "global": identical requests share one cached answer whoever asks; "key": each caller has its own cache. */
   CACHE_SCOPE: z.enum(["global", "key"]).default("global"),
-  API_KEYS: apiKeyList.default([
-    { key: "demo-free-key", tier: "free" },
-    { key: "demo-pro-key", tier: "pro" },
-    { key: "demo-enterprise-key", tier: "enterprise" },
-  ]),
+  /** Unset: the demo keys, except with NODE_ENV=production, where it means no keys at all. */
+  API_KEYS: apiKeyList.optional(),
+  /** production switches off the demo keys (API_KEYS) and masks addresses in /api/stats. */
+  NODE_ENV: z.string().default("development"),
   MAX_BODY_BYTES: int(256, 1_048_576).default(16_384),
   /**
    * The server's caps on a simulator run, within what the request schema
@@ -211,7 +243,17 @@ export const envSchema = z.object({
   BENCH_ROUTES: booleanish.default(false),
 });
 
-export type Config = Omit<z.infer<typeof envSchema>, "VALKEY_SHARDS"> & { VALKEY_SHARDS: number };
+/** What an unset API_KEYS means outside production: public keys, for the local demo only. */
+export const DEMO_API_KEYS: readonly { key: string; tier: TierName }[] = [
+  { key: "demo-free-key", tier: "free" },
+  { key: "demo-pro-key", tier: "pro" },
+  { key: "demo-enterprise-key", tier: "enterprise" },
+];
+
+export type Config = Omit<z.infer<typeof envSchema>, "VALKEY_SHARDS" | "API_KEYS"> & {
+  VALKEY_SHARDS: number;
+  API_KEYS: readonly { key: string; tier: TierName }[];
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -230,7 +272,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (result.success) {
     const data = result.data;
     const mode = data.VALKEY_CLUSTER_NODES ? "cluster" : "standalone";
-    return { ...data, VALKEY_SHARDS: data.VALKEY_SHARDS ?? DEFAULT_SHARDS[mode] };
+    // Published demo keys (one of them enterprise) must never open a production deployment.
+    const apiKeys = data.API_KEYS ?? (data.NODE_ENV === "production" ? [] : DEMO_API_KEYS);
+    return { ...data, VALKEY_SHARDS: data.VALKEY_SHARDS ?? DEFAULT_SHARDS[mode], API_KEYS: apiKeys };
   }
   throw new ConfigError(
     result.error.issues.map((issue) => `${issue.path.join(".") || "(env)"}: ${issue.message}`),

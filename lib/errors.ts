@@ -7,6 +7,8 @@ export const ERROR_STATUS = {
   invalid_json: 400,
   invalid_body: 400,
   upstream_bad_request: 400,
+  /** The socket peer or a trusted X-Forwarded-For hop is not an IP address. */
+  invalid_client_address: 400,
   unauthorized: 401,
   forbidden: 403,
   admin_disabled: 403,

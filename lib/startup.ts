@@ -1,5 +1,5 @@
 import "server-only";
-import { ConfigError, getConfig } from "@/lib/config";
+import { ConfigError, DEMO_API_KEYS, getConfig, type Config } from "@/lib/config";
 import { getValkey } from "@/lib/valkey/client";
 
 /**
@@ -20,6 +20,7 @@ export function checkConfigOrExit(): void {
     throw error;
   }
   const config = getConfig();
+  for (const note of startupNotes(config)) console.log(`[flowgate] ${note}`);
   const where = config.VALKEY_CLUSTER_NODES
     ? `the Valkey Cluster at ${config.VALKEY_CLUSTER_NODES.map((n) => `${n.host}:${n.port}`).join(", ")}`
     : `Valkey at ${redacted(config.VALKEY_URL)}`;
@@ -29,4 +30,19 @@ export function checkConfigOrExit(): void {
 /** The URL without its password, for logs. */
 export function redacted(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
+}
+
+/** What the start-up log says about the keys this process accepts (never a key itself). */
+export function startupNotes(config: Pick<Config, "API_KEYS" | "NODE_ENV">): string[] {
+  if (config.API_KEYS === DEMO_API_KEYS) {
+    return ["API_KEYS is unset: the public demo keys (free, pro, enterprise) are accepted. Set API_KEYS to replace them; with NODE_ENV=production they are never used."];
+  }
+  if (config.API_KEYS.length === 0) {
+    return [
+      config.NODE_ENV === "production"
+        ? "no API keys: API_KEYS is unset and NODE_ENV=production, so the demo keys are off. Every caller is anonymous, limited by its address; set API_KEYS=<key>:<tier>,... to issue keys."
+        : "no API keys configured: every caller is anonymous, limited by its address.",
+    ];
+  }
+  return [`${config.API_KEYS.length} API key${config.API_KEYS.length === 1 ? "" : "s"} configured (API_KEYS).`];
 }

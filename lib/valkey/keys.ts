@@ -68,6 +68,8 @@ export interface KeySpace {
   lock(sha256Hex: string): string;
   /** Sliding log of one caller's simulator runs. */
   simulatorRuns(shard: number, identity: string): string;
+  /** Wrong API keys sent from one client address in the current window (auth-failures.lua). */
+  authFailures(shard: number, identity: string): string;
   /** The algorithm lab's state for one run and algorithm (its own slot). */
   lab(runId: string, algorithm: Algorithm): string;
   events(shard: number): string;
@@ -93,6 +95,7 @@ export function createKeySpace(prefix: string): KeySpace {
     cache: (sha) => `${prefix}cache:{${sha}}`,
     lock: (sha) => `${prefix}lock:{${sha}}`,
     simulatorRuns: (shard, identity) => `${tag(shard)}:sim-runs:${identity}`,
+    authFailures: (shard, identity) => `${tag(shard)}:auth-fail:${identity}`,
     lab: (runId, algorithm) => `${prefix}lab:{${runId}}:${algorithm}`,
     events: (shard) => `${tag(shard)}:events`,
     totals: (shard) => `${tag(shard)}:stats`,

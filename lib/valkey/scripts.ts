@@ -33,6 +33,8 @@ export type DecideReply = [number, number, number, ...(number | string | null)[]
 export type StoreReply = [number, string];
 /** Raw reply of cache-lookup.lua: the cached JSON or null, lock (0 none, 1 owner, 2 coalesced). */
 export type CacheLookupReply = [string | null, number];
+/** Raw reply of auth-failures.lua: failures in the window (this one included), ms until it ends. */
+export type AuthFailuresReply = [number, number];
 /** Raw reply of a standalone algorithm: allowed, limit, remaining, resetAt, retryAfter. */
 export type AlgorithmReply = [number, number, number, number, number];
 
@@ -45,6 +47,7 @@ declare module "ioredis" {
     fgCacheStore(...args: (string | number)[]): Result<StoreReply, Context>;
     fgUnlock(...args: (string | number)[]): Result<number, Context>;
     fgRenewLock(...args: (string | number)[]): Result<number, Context>;
+    fgAuthFailures(...args: (string | number)[]): Result<AuthFailuresReply, Context>;
     fgSlidingLog(...args: (string | number)[]): Result<AlgorithmReply, Context>;
     fgSlidingCounter(...args: (string | number)[]): Result<AlgorithmReply, Context>;
     fgTokenBucket(...args: (string | number)[]): Result<AlgorithmReply, Context>;
@@ -106,6 +109,7 @@ export function registerScripts(client: Pick<Redis, "defineCommand">): void {
   // Cluster only: the calls on the prompt's own slot (its cache entry and generation lock).
   client.defineCommand("fgCacheStore", { numberOfKeys: 2, lua: readScript("cache-store") });
   client.defineCommand("fgUnlock", { numberOfKeys: 1, lua: readScript("unlock") });
+  client.defineCommand("fgAuthFailures", { numberOfKeys: 1, lua: readScript("auth-failures") });
   for (const algorithm of Object.keys(ALGORITHM_FILES) as Algorithm[]) {
     client.defineCommand(ALGORITHM_COMMAND[algorithm], {
       numberOfKeys: 1,

@@ -94,6 +94,8 @@ export async function startApp(env: Record<string, string>): Promise<AppServer> 
       PORT: String(port),
       HOST: "127.0.0.1",
       SIMULATED_LATENCY_MS: "0",
+      // Production has no demo keys by default; the bench's round-trip count uses demo-free-key.
+      API_KEYS: process.env.API_KEYS ?? "demo-free-key:free,demo-pro-key:pro,demo-enterprise-key:enterprise",
       ...env,
     },
   });

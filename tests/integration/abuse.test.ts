@@ -40,14 +40,20 @@ describe("identity", () => {
     expect(other.status).toBe(200);
   });
 
-  it("a very long or unknown API key is a 401 and writes nothing", async () => {
+  it("a very long or unknown API key is a 401 and writes nothing but its address's expiring failure count", async () => {
     const before = await keysUnder(app.inspect, app.prefix);
     for (const key of ["k".repeat(8000), "no-such-key", "démo-prö-kéy"]) {
       const res = await app.generate.POST(generateRequest("key", { headers: { "x-api-key": encodeURIComponent(key) } }));
       expect(res.status).toBe(401);
       expect(errorBodySchema.parse(await res.json()).code).toBe("unauthorized");
     }
-    expect(await keysUnder(app.inspect, app.prefix)).toEqual(before);
+    // Wrong keys are counted per address (issue 10, item 2): one counter, gone after its minute.
+    const counter = app.deps.keys.authFailures(0, "ip:203.0.113.7");
+    expect(await keysUnder(app.inspect, app.prefix)).toEqual([...before, counter].sort());
+    expect(await app.inspect.get(counter)).toBe("3");
+    const ttl = await app.inspect.pttl(counter);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
   });
 });
 

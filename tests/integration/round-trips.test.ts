@@ -104,6 +104,23 @@ describe("round trips per request, counted on the server", () => {
     expect(blocked).toEqual(["evalsha"]);
   });
 
+  it("a configured API key costs no extra round trip; a wrong one costs 1, its failure count", async () => {
+    const keyed = await topLevelCommandsOf(async () => {
+      const res = await app.generate.POST(generateRequest("a brand new prompt", { ip: "192.0.2.204", headers: { authorization: "Bearer demo-pro-key" } }));
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-cache")).toBe("HIT");
+    });
+    expect(keyed).toEqual(["evalsha"]);
+    // Load the script once (a first EVALSHA may fall back to EVAL), then count.
+    // (Bracketed like a measurement, so its MONITOR lines are all in before the count starts.)
+    await topLevelCommandsOf(() => app.generate.POST(generateRequest("wrong", { ip: "192.0.2.205", headers: { authorization: "Bearer nope" } })));
+    const wrong = await topLevelCommandsOf(async () => {
+      const res = await app.generate.POST(generateRequest("wrong", { ip: "192.0.2.205", headers: { authorization: "Bearer nope" } }));
+      expect(res.status).toBe(401);
+    });
+    expect(wrong).toEqual(["evalsha"]);
+  });
+
   it("stats reads a fixed set of keys: no KEYS, no SCAN, and the same commands with more data", async () => {
     const empty = await topLevelCommandsOf(() => app.stats.GET());
     expect(empty).not.toContain("keys");

@@ -43,8 +43,59 @@ describe("config", () => {
     }
   });
 
+  it("takes TRUST_PROXY as trusted addresses and ranges, in Express's trust proxy style", () => {
+    expect(parseConfig({ TRUST_PROXY: "loopback,10.0.0.0/8" }).TRUST_PROXY).toEqual(["loopback", "10.0.0.0/8"]);
+    expect(parseConfig({ TRUST_PROXY: " uniquelocal , linklocal, 192.0.2.1, 2001:db8::/32 " }).TRUST_PROXY).toEqual([
+      "uniquelocal",
+      "linklocal",
+      "192.0.2.1",
+      "2001:db8::/32",
+    ]);
+    expect(parseConfig({ TRUST_PROXY: "false" }).TRUST_PROXY).toBe(0);
+    for (const bad of ["10.0.0.0/33", "11", "0x7f.1", "loopback,proxy.internal", "sometimes"]) {
+      expect(() => parseConfig({ TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY/);
+    }
+  });
+
+  it("groups IPv6 by /64 unless IPV6_PREFIX_BITS says otherwise", () => {
+    expect(parseConfig({}).IPV6_PREFIX_BITS).toBe(64);
+    expect(parseConfig({ IPV6_PREFIX_BITS: "56" }).IPV6_PREFIX_BITS).toBe(56);
+    expect(() => parseConfig({ IPV6_PREFIX_BITS: "129" })).toThrow(/IPV6_PREFIX_BITS/);
+  });
+
+  it("budgets 10 wrong API keys a minute per address unless AUTH_FAILURES_PER_MINUTE says otherwise", () => {
+    expect(parseConfig({}).AUTH_FAILURES_PER_MINUTE).toBe(10);
+    expect(parseConfig({ AUTH_FAILURES_PER_MINUTE: "3" }).AUTH_FAILURES_PER_MINUTE).toBe(3);
+    expect(() => parseConfig({ AUTH_FAILURES_PER_MINUTE: "0" })).toThrow(/AUTH_FAILURES_PER_MINUTE/);
+  });
+
   it("treats empty values as unset", () => {
     expect(parseConfig({ RATE_LIMIT_MAX: "" }).RATE_LIMIT_MAX).toBe(10);
+  });
+});
+
+describe("API keys in production", () => {
+  it("has no keys with NODE_ENV=production and API_KEYS unset (or empty)", () => {
+    expect(parseConfig({ NODE_ENV: "production" }).API_KEYS).toEqual([]);
+    expect(parseConfig({ NODE_ENV: "production", API_KEYS: "" }).API_KEYS).toEqual([]);
+  });
+
+  it("takes the keys it is given in production, and keeps the demo keys elsewhere", () => {
+    expect(parseConfig({ NODE_ENV: "production", API_KEYS: "sk-real:enterprise" }).API_KEYS).toEqual([{ key: "sk-real", tier: "enterprise" }]);
+    for (const env of [{}, { NODE_ENV: "development" }, { NODE_ENV: "test" }]) {
+      expect(parseConfig(env).API_KEYS.map((k) => k.key)).toEqual(["demo-free-key", "demo-pro-key", "demo-enterprise-key"]);
+    }
+  });
+
+  it("says so in the start-up log, without printing a key", async () => {
+    const { startupNotes } = await import("@/lib/startup");
+    const production = startupNotes(parseConfig({ NODE_ENV: "production" })).join("\n");
+    expect(production).toMatch(/no API keys/);
+    expect(production).toMatch(/NODE_ENV=production/);
+    expect(startupNotes(parseConfig({})).join("\n")).toMatch(/demo keys/);
+    const given = startupNotes(parseConfig({ NODE_ENV: "production", API_KEYS: "sk-real-1:pro,sk-real-2:free" })).join("\n");
+    expect(given).toMatch(/2 API keys/);
+    expect(given).not.toContain("sk-real");
   });
 });
 

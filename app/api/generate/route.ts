@@ -2,7 +2,7 @@ import { getConfig } from "@/lib/config";
 import { upstreamFailure } from "@/lib/errors";
 import { getGatewayDeps } from "@/lib/gateway/deps";
 import { fromGenerateBody, shapeGenerateResult } from "@/lib/gateway/dialects/generate";
-import { resolveIdentity } from "@/lib/gateway/identity";
+import { identifyCaller } from "@/lib/gateway/auth";
 import { runGateway } from "@/lib/gateway/pipeline";
 import { isUpstreamError } from "@/lib/gateway/upstreams/types";
 import { errorResponse, methodNotAllowed, parseJsonBody } from "@/lib/http";
@@ -15,9 +15,9 @@ export async function POST(request: Request): Promise<Response> {
   let requestId: string | undefined;
   try {
     const config = getConfig();
-    const identity = resolveIdentity(request.headers, { apiKeys: config.API_KEYS, trustProxy: config.TRUST_PROXY });
-    const body = await parseJsonBody(request, generateRequestSchema, { maxBytes: config.MAX_BODY_BYTES });
     const deps = getGatewayDeps();
+    const identity = await identifyCaller(request.headers, deps);
+    const body = await parseJsonBody(request, generateRequestSchema, { maxBytes: config.MAX_BODY_BYTES });
     const result = await runGateway(deps, fromGenerateBody(body, identity, request.headers, config, request.signal));
     requestId = result.requestId;
     return await shapeGenerateResult(result, deps.now());

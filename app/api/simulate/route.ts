@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { getConfig } from "@/lib/config";
 import { GatewayError } from "@/lib/errors";
 import { getGatewayDeps } from "@/lib/gateway/deps";
-import { resolveIdentity } from "@/lib/gateway/identity";
+import { identifyCaller } from "@/lib/gateway/auth";
 import { createRunSlots, runSimulation, takeSimulatorRun, type RunSlots } from "@/lib/gateway/simulate";
 import { errorResponse, jsonResponse, methodNotAllowed, parseJsonBody } from "@/lib/http";
 import { simulateRequestSchema, type SimulateStreamLine } from "@/lib/schemas";
@@ -22,7 +22,7 @@ export async function POST(request: Request): Promise<Response> {
   let release: (() => void) | null = null;
   try {
     const config = getConfig();
-    const caller = resolveIdentity(request.headers, { apiKeys: config.API_KEYS, trustProxy: config.TRUST_PROXY });
+    const caller = await identifyCaller(request.headers, getGatewayDeps());
     const body = await parseJsonBody(request, simulateRequestSchema, { maxBytes: config.MAX_BODY_BYTES, allowEmpty: true });
     // The simulator must not become a way to flood Valkey: few runs at once,
     // each with bounded count and concurrency. The slot is checked and taken

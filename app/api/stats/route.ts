@@ -1,14 +1,23 @@
+import { isAdmin } from "@/lib/admin";
 import { getGatewayDeps } from "@/lib/gateway/deps";
 import { errorResponse, jsonResponse, methodNotAllowed } from "@/lib/http";
+import { maskStats } from "@/lib/stats/privacy";
 import { readStats } from "@/lib/stats/read-stats";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
 
-/** The dashboard's snapshot; 200 with `connected: false` while Valkey is away. */
-export async function GET(): Promise<Response> {
+/**
+ * The dashboard's snapshot; 200 with `connected: false` while Valkey is away.
+ * In production, caller addresses are masked (IPv4 /24, IPv6 /48) unless the
+ * request carries the admin token; the local demo shows them whole.
+ */
+export async function GET(request?: Request): Promise<Response> {
   try {
-    return jsonResponse(await readStats(getGatewayDeps()));
+    const deps = getGatewayDeps();
+    const stats = await readStats(deps);
+    const whole = deps.config.NODE_ENV !== "production" || (request !== undefined && isAdmin(request.headers, deps.config));
+    return jsonResponse(whole ? stats : maskStats(stats));
   } catch (error) {
     return errorResponse(error);
   }

@@ -1,8 +1,7 @@
-import { getConfig } from "@/lib/config";
 import { GatewayError } from "@/lib/errors";
 import { getGatewayDeps } from "@/lib/gateway/deps";
 import { modelList, openaiErrorResponse } from "@/lib/gateway/dialects/openai";
-import { resolveIdentity } from "@/lib/gateway/identity";
+import { identifyCaller } from "@/lib/gateway/auth";
 import { listModels } from "@/lib/gateway/upstreams/models";
 
 export const runtime = "nodejs";
@@ -11,10 +10,10 @@ export const dynamic = "force-dynamic";
 /** GET /v1/models: what the upstream serves (the simulator's list, or the upstream server's). */
 export async function GET(request: Request): Promise<Response> {
   try {
-    const config = getConfig();
-    // An unknown key is refused here as on every /v1 route; no key is fine.
-    resolveIdentity(request.headers, { apiKeys: config.API_KEYS, trustProxy: config.TRUST_PROXY });
-    const models = await listModels(getGatewayDeps().upstream);
+    const deps = getGatewayDeps();
+    // An unknown key is refused here as on every /v1 route (and counted); no key is fine.
+    await identifyCaller(request.headers, deps);
+    const models = await listModels(deps.upstream);
     return new Response(JSON.stringify(modelList(models)), {
       headers: { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" },
     });

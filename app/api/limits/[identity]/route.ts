@@ -31,11 +31,11 @@ async function resolve(request: Request, context: Context) {
   const deps = getGatewayDeps();
   requireAdmin(request.headers, deps.config);
   const label = decodeLabel((await context.params).identity);
-  const identity = parseIdentityLabel(label, deps.config.API_KEYS);
+  const identity = parseIdentityLabel(label, deps.config.API_KEYS, { ipv6PrefixBits: deps.config.IPV6_PREFIX_BITS });
   if (!identity) {
     throw new GatewayError(
       "not_found",
-      "Unknown identity. Use ip:<address>, key:<12-hex hash of a configured key> or sim:<tier>:<n>.",
+      "Unknown identity. Use ip:<address> (ip:<network>/<bits> for IPv6), key:<12-hex hash of a configured key> or sim:<tier>:<n>.",
       { identity: label },
     );
   }

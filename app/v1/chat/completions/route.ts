@@ -1,7 +1,7 @@
 import { getConfig } from "@/lib/config";
 import { getGatewayDeps } from "@/lib/gateway/deps";
 import { chatCompletionRequestSchema, fromChatCompletion, openaiErrorResponse, shapeChatCompletion } from "@/lib/gateway/dialects/openai";
-import { resolveIdentity } from "@/lib/gateway/identity";
+import { identifyCaller } from "@/lib/gateway/auth";
 import { runGateway } from "@/lib/gateway/pipeline";
 import { parseJsonBody } from "@/lib/http";
 import { GatewayError } from "@/lib/errors";
@@ -13,12 +13,12 @@ export const dynamic = "force-dynamic";
 export async function POST(request: Request): Promise<Response> {
   try {
     const config = getConfig();
-    const identity = resolveIdentity(request.headers, { apiKeys: config.API_KEYS, trustProxy: config.TRUST_PROXY });
+    const deps = getGatewayDeps();
+    const identity = await identifyCaller(request.headers, deps);
     const body = await parseJsonBody(request, chatCompletionRequestSchema, { maxBytes: config.MAX_BODY_BYTES });
     // The upstream call stops when the client disconnects, or stops reading a stream.
     const cancel = new AbortController();
     const signal = AbortSignal.any([request.signal, cancel.signal]);
-    const deps = getGatewayDeps();
     const result = await runGateway(deps, fromChatCompletion(body, identity, request.headers, signal));
     return await shapeChatCompletion(result, {
       stream: body.stream === true,
