@@ -224,6 +224,12 @@ export const envSchema = z.object({
   API_KEYS: apiKeyList.optional(),
   /** production switches off the demo keys (API_KEYS) and masks addresses in /api/stats. */
   NODE_ENV: z.string().default("development"),
+  /**
+   * The local demo (`npm run demo`, docker compose): the demo keys when
+   * API_KEYS is unset and caller addresses shown whole, even in a production
+   * build. Never set it on a gateway that faces the internet.
+   */
+  FLOWGATE_DEMO: booleanish.default(false),
   MAX_BODY_BYTES: int(256, 1_048_576).default(16_384),
   /**
    * The server's caps on a simulator run, within what the request schema
@@ -273,7 +279,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     const data = result.data;
     const mode = data.VALKEY_CLUSTER_NODES ? "cluster" : "standalone";
     // Published demo keys (one of them enterprise) must never open a production deployment.
-    const apiKeys = data.API_KEYS ?? (data.NODE_ENV === "production" ? [] : DEMO_API_KEYS);
+    const apiKeys = data.API_KEYS ?? (data.NODE_ENV === "production" && !data.FLOWGATE_DEMO ? [] : DEMO_API_KEYS);
     return { ...data, VALKEY_SHARDS: data.VALKEY_SHARDS ?? DEFAULT_SHARDS[mode], API_KEYS: apiKeys };
   }
   throw new ConfigError(

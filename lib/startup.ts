@@ -35,7 +35,9 @@ export function redacted(url: string): string {
 /** What the start-up log says about the keys this process accepts (never a key itself). */
 export function startupNotes(config: Pick<Config, "API_KEYS" | "NODE_ENV">): string[] {
   if (config.API_KEYS === DEMO_API_KEYS) {
-    return ["API_KEYS is unset: the public demo keys (free, pro, enterprise) are accepted. Set API_KEYS to replace them; with NODE_ENV=production they are never used."];
+    return [
+      "API_KEYS is unset: the public demo keys (free, pro, enterprise) are accepted. Set API_KEYS to replace them; with NODE_ENV=production they are used only with FLOWGATE_DEMO=true (npm run demo, docker compose).",
+    ];
   }
   if (config.API_KEYS.length === 0) {
     return [

@@ -47,6 +47,10 @@ else
   VALKEY_URL="$LOCAL_URL"
 fi
 export VALKEY_URL
+# The local demo: its public demo keys (unless API_KEYS says otherwise) and the
+# dashboard shows caller addresses whole. A gateway facing the internet runs
+# `npm start` without it (see docs/operations.md).
+export FLOWGATE_DEMO="${FLOWGATE_DEMO:-true}"
 
 # --- Build ------------------------------------------------------------------
 needs_build() {

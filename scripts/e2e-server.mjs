@@ -45,6 +45,8 @@ const app = spawn(process.execPath, ["server.mjs"], {
   env: {
     ...process.env,
     NODE_ENV: "production",
+    // The demo as `npm run demo` serves it (whole addresses on the dashboard).
+    FLOWGATE_DEMO: process.env.FLOWGATE_DEMO ?? "true",
     VALKEY_URL: `redis://127.0.0.1:${valkeyPort}`,
     PORT: process.env.PORT ?? "3100",
     HOST: "127.0.0.1",

@@ -80,6 +80,15 @@ describe("API keys in production", () => {
     expect(parseConfig({ NODE_ENV: "production", API_KEYS: "" }).API_KEYS).toEqual([]);
   });
 
+  it("keeps the demo keys in a production build only for the local demo (FLOWGATE_DEMO)", () => {
+    expect(parseConfig({ NODE_ENV: "production", FLOWGATE_DEMO: "true" }).API_KEYS.map((k) => k.key)).toEqual([
+      "demo-free-key",
+      "demo-pro-key",
+      "demo-enterprise-key",
+    ]);
+    expect(parseConfig({ NODE_ENV: "production", FLOWGATE_DEMO: "true", API_KEYS: "k1:pro" }).API_KEYS).toEqual([{ key: "k1", tier: "pro" }]);
+  });
+
   it("takes the keys it is given in production, and keeps the demo keys elsewhere", () => {
     expect(parseConfig({ NODE_ENV: "production", API_KEYS: "sk-real:enterprise" }).API_KEYS).toEqual([{ key: "sk-real", tier: "enterprise" }]);
     for (const env of [{}, { NODE_ENV: "development" }, { NODE_ENV: "test" }]) {

@@ -10,13 +10,14 @@ export const dynamic = "force-dynamic";
 /**
  * The dashboard's snapshot; 200 with `connected: false` while Valkey is away.
  * In production, caller addresses are masked (IPv4 /24, IPv6 /48) unless the
- * request carries the admin token; the local demo shows them whole.
+ * request carries the admin token; the local demo (FLOWGATE_DEMO) shows them whole.
  */
 export async function GET(request?: Request): Promise<Response> {
   try {
     const deps = getGatewayDeps();
     const stats = await readStats(deps);
-    const whole = deps.config.NODE_ENV !== "production" || (request !== undefined && isAdmin(request.headers, deps.config));
+    const { config } = deps;
+    const whole = config.NODE_ENV !== "production" || config.FLOWGATE_DEMO || (request !== undefined && isAdmin(request.headers, config));
     return jsonResponse(whole ? stats : maskStats(stats));
   } catch (error) {
     return errorResponse(error);
