@@ -4,11 +4,9 @@ const nextConfig: NextConfig = {
   // The test suite builds into its own folder so it never replaces the build
   // a running demo serves (scripts/test.sh sets FLOWGATE_DIST_DIR).
   distDir: process.env.FLOWGATE_DIST_DIR || ".next",
-  // The Lua scripts are read from disk at run time by lib/valkey/scripts.ts;
-  // the bundler does not see them, so list them for output tracing.
-  outputFileTracingIncludes: {
-    "/api/**/*": ["./lib/valkey/scripts/**/*.lua"],
-  },
+  // The Lua scripts need no output tracing: scripts/generate-lua.mjs (the
+  // prebuild step) turns them into lib/valkey/lua-sources.generated.ts, which
+  // is bundled like any module, so the server reads no .lua file at run time.
   poweredByHeader: false,
   // Headers every response carries; the page's Content-Security-Policy (with
   // a per-request nonce) is set in proxy.ts.

@@ -1,6 +1,10 @@
 import "server-only";
+import { isGatewayError } from "@/lib/errors";
 import type { GatewayDeps } from "@/lib/gateway/deps";
 import type { Health } from "@/lib/schemas";
+
+/** /api/health's `valkey.error` when the PING itself failed. */
+export const HEALTH_PING_FAILED = "Valkey did not answer a PING. The cause is in the gateway's log.";
 
 /**
  * Is the gateway healthy: can it reach Valkey (a PING, timed) and is its
@@ -19,7 +23,12 @@ export async function checkHealth(deps: GatewayDeps): Promise<Health> {
     roundTripMs = Math.round((performance.now() - started) * 1000) / 1000;
     reachable = true;
   } catch (e) {
-    error = (e as Error).message;
+    // A GatewayError's sentence is ours (not reachable, credentials refused); ioredis's words go to the log.
+    if (isGatewayError(e)) error = e.message;
+    else {
+      console.warn("[flowgate] health PING failed:", e);
+      error = HEALTH_PING_FAILED;
+    }
   }
   const healthy = reachable && breaker.state !== "open";
   return {

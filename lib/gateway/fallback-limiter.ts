@@ -42,7 +42,8 @@ export interface FallbackDecision {
 }
 
 export interface FallbackLimiter {
-  decide(identity: string, policy: Policy, promptTokens: number, now: number): FallbackDecision;
+  /** maxTokens: the client's completion budget (null: the plan's), as decide.lua charges it. */
+  decide(identity: string, policy: Policy, promptTokens: number, now: number, maxTokens?: number | null): FallbackDecision;
   /** Callers remembered. */
   size(): number;
   clear(): void;
@@ -57,7 +58,7 @@ export function createFallbackLimiter(maxClients: number): FallbackLimiter {
   const probation = new LRUCache<string, CallerState>({ max: Math.max(1, maxClients - protectedMax) });
 
   return {
-    decide(identity, policy, promptTokens, now) {
+    decide(identity, policy, promptTokens, now, maxTokens) {
       // get() marks the caller most recently seen in its segment.
       const isProtected = refused.has(identity);
       const stored = (isProtected ? refused.get(identity) : probation.get(identity)) ?? {};
@@ -65,7 +66,7 @@ export function createFallbackLimiter(maxClients: number): FallbackLimiter {
         const capacity = d.limit * d.windowMs;
         const bucket = stored[d.name];
         const level = bucket ? Math.min(capacity, bucket.level + Math.max(0, now - bucket.ts) * d.limit) : capacity;
-        const cost = costOf(d, promptTokens, policy);
+        const cost = costOf(d, promptTokens, policy, maxTokens);
         const need = cost * d.windowMs;
         return { d, capacity, level, cost, need, ok: level >= need };
       });

@@ -167,7 +167,7 @@ async function decideAndServe(deps: GatewayDeps, request: GatewayRequest): Promi
       return { ...common, kind: "unavailable", error, retryAfterMs: Math.max(1, retryAfterMs) };
     }
     // Fail open, but not unlimited: the same limits, counted in this process.
-    const fallback = deps.fallback.decide(identity.id, policy, promptTokens, deps.now());
+    const fallback = deps.fallback.decide(identity.id, policy, promptTokens, deps.now(), request.maxTokens);
     metrics.decisionSeconds.observe({ path: "fallback" }, (performance.now() - startedAt) / 1000);
     const deciding = fallback.refused ?? fallback.dimensions[0]!;
     const fallbackDecision: Decision = {

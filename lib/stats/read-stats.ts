@@ -1,4 +1,5 @@
 import "server-only";
+import { isGatewayError } from "@/lib/errors";
 import { hashApiKey } from "@/lib/gateway/identity";
 import type { GatewayDeps } from "@/lib/gateway/deps";
 import { latencySummary } from "@/lib/gateway/latency";
@@ -55,6 +56,20 @@ function tierResolver(apiKeys: GatewayDeps["config"]["API_KEYS"]): (id: string) 
     if (id.startsWith("sim:")) return id.split(":")[1] ?? "anonymous";
     return byHash.get(id) ?? "unknown";
   };
+}
+
+/** /api/stats's `error` when Valkey did not answer the snapshot; ioredis's words go to the log. */
+export const STATS_UNREADABLE = "Valkey did not answer the stats snapshot. The cause is in the gateway's log.";
+
+/**
+ * Why the snapshot is empty, in words a client may read. A GatewayError's
+ * sentence is ours (Valkey not reachable, its credentials refused); anything
+ * else came from ioredis or the OS and is logged, never returned.
+ */
+function unreadable(error: unknown): string {
+  if (isGatewayError(error)) return error.message;
+  console.warn("[flowgate] stats snapshot failed:", error);
+  return STATS_UNREADABLE;
 }
 
 function emptyStats(deps: GatewayDeps, error: string): Stats {
@@ -154,7 +169,7 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
   try {
     client = await deps.valkey();
   } catch (error) {
-    return emptyStats(deps, (error as Error).message);
+    return emptyStats(deps, unreadable(error));
   }
 
   try {
@@ -305,6 +320,6 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
       cost: { commands, roundTrips: top.length > 0 ? 2 : 1 },
     };
   } catch (error) {
-    return emptyStats(deps, `Valkey error: ${(error as Error).message}`);
+    return emptyStats(deps, unreadable(error));
   }
 }

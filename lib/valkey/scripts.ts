@@ -1,14 +1,21 @@
 import "server-only";
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import type { Redis, Result } from "ioredis";
 import type { Algorithm } from "@/lib/tiers";
+// A sibling, by relative path: it resolves the same whatever tsconfig a runner finds.
+import { LUA_SOURCES } from "./lua-sources.generated";
 
 /**
- * Loads the Lua scripts from disk (Next.js does not bundle .lua files; they
- * are listed in next.config.ts outputFileTracingIncludes) and registers them
- * on a client with defineCommand, which runs EVALSHA and falls back to EVAL
- * on NOSCRIPT by itself.
+ * Composes the Lua scripts and registers them on a client with
+ * defineCommand, which runs EVALSHA and falls back to EVAL on NOSCRIPT by
+ * itself.
+ *
+ * The sources come from lua-sources.generated.ts, which
+ * scripts/generate-lua.mjs writes from the .lua files under
+ * lib/valkey/scripts: a module bundled with this code, so no file is read
+ * at run time and the server starts from any working directory (reading the
+ * .lua files from process.cwd() failed anywhere but the project root). Edit
+ * the .lua file, then run the generator; tests/unit/lua-sources.test.ts
+ * fails while the module is stale.
  *
  * Why a prelude instead of one big script: each algorithm lives in its own
  * file (a module with check() and commit()), while decide.lua must check
@@ -62,18 +69,11 @@ export const ALGORITHM_COMMAND = {
   "fixed-window": "fgFixedWindow",
 } as const satisfies Record<Algorithm, string>;
 
-function scriptDir(): string {
-  return path.join(process.cwd(), "lib", "valkey", "scripts");
-}
-
-const sources = new Map<string, string>();
-
-/** A .lua file under lib/valkey/scripts, read once. */
+/** The source of a .lua file under lib/valkey/scripts, by its path there without `.lua`. */
 export function readScript(relative: string): string {
-  let source = sources.get(relative);
-  if (!source) {
-    source = readFileSync(path.join(scriptDir(), `${relative}.lua`), "utf8");
-    sources.set(relative, source);
+  const source = LUA_SOURCES[relative];
+  if (source === undefined) {
+    throw new Error(`No Lua script lib/valkey/scripts/${relative}.lua in lua-sources.generated.ts (run node scripts/generate-lua.mjs)`);
   }
   return source;
 }

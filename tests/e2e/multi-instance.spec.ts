@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import OpenAI from "openai";
 import { startAppServer, type AppServer } from "../support/app-server";
 import { startValkey, type TestValkey } from "../support/valkey-server";
 
@@ -79,4 +80,51 @@ test("two app instances on one Valkey admit exactly one client's limit between t
     instances.map(async (i) => (await (await fetch(`${i.url}/api/stats`)).json()) as { rateLimit: { blockedRequests: number } }),
   );
   expect(stats.map((s) => s.rateLimit.blockedRequests)).toEqual([REQUESTS - LIMIT + 2, REQUESTS - LIMIT + 2]);
+});
+
+test("500 concurrent openai SDK calls split between the instances keep one key's requests and tokens exact", async () => {
+  const [a, b] = await Promise.all([
+    startAppServer({ valkeyUrl: valkey.url, env: { API_KEYS: "sdk-requests:pro,sdk-tokens:pro" } }),
+    startAppServer({ valkeyUrl: valkey.url, env: { API_KEYS: "sdk-requests:pro,sdk-tokens:pro" } }),
+  ]);
+  try {
+    const clients = (apiKey: string) => [a, b].map((s) => new OpenAI({ baseURL: `${s.url}/v1`, apiKey, maxRetries: 0 }));
+    // max_tokens 1: the simulator stops there, so a request is charged exactly what it reserved.
+    const burst = (apiKey: string, content: (i: number) => string) => {
+      const pair = clients(apiKey);
+      return Promise.all(
+        Array.from({ length: 500 }, (_, i) =>
+          pair[i % 2]!.chat.completions
+            .create({ model: "flowgate-sim-1", messages: [{ role: "user", content: content(i) }], max_tokens: 1 })
+            .withResponse()
+            .then(
+              (r) => ({ status: 200, tokensLeft: Number(r.response.headers.get("x-ratelimit-remaining-tokens")) }),
+              (e: unknown) => ({ status: e instanceof OpenAI.APIError ? (e.status ?? 0) : -1, tokensLeft: NaN }),
+            ),
+        ),
+      );
+    };
+    // The pro plan: 300 requests a minute (sliding-window counter, windows on
+    // the minute) and 200,000 tokens a minute (a token bucket refilling 3.33 a ms).
+    // Start well inside a minute, so the burst stays in one request window.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 45_000) await new Promise((r) => setTimeout(r, 61_000 - intoMinute));
+    // Short prompts: the request limit binds at exactly 300.
+    const short = await burst("sdk-requests", (i) => `short ${i}`);
+    expect(short.filter((r) => r.status === 200)).toHaveLength(300);
+    expect(short.filter((r) => r.status === 429)).toHaveLength(200);
+    // 3,996 characters = 999 prompt tokens + 1 = 1,000 a request: the token limit binds at
+    // 200, plus what the bucket refills while the burst runs, and not one more. Limits kept
+    // per instance would admit twice that.
+    const started = Date.now();
+    const long = await burst("sdk-tokens", (i) => String(i).padStart(3996, "x"));
+    const refilled = Math.floor(((Date.now() - started) * 200_000) / 60_000);
+    const admitted = long.filter((r) => r.status === 200).length;
+    expect(admitted).toBeGreaterThanOrEqual(200);
+    expect(admitted).toBeLessThanOrEqual(200 + Math.floor(refilled / 1000));
+    expect(long.filter((r) => r.status === 429)).toHaveLength(500 - admitted);
+    test.info().annotations.push({ type: "token-bound admits", description: `${admitted} (refill allowance ${Math.floor(refilled / 1000)})` });
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
 });

@@ -242,8 +242,9 @@ export async function shapeChatCompletion(
   const base: Record<string, string> = { "x-request-id": result.requestId, "x-flowgate-identity": result.identity.id };
   if (result.kind === "unavailable") {
     const retryAfterSeconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+    // retry-after-ms to the millisecond: the breaker's next probe, as the pipeline measured it.
     return openaiErrorResponse(
-      new GatewayError("valkey_unavailable", unavailableSentence(result.error), { retryAfterSeconds }),
+      new GatewayError("valkey_unavailable", unavailableSentence(result.error), { retryAfterSeconds, retryAfterMs: result.retryAfterMs }),
       result.requestId,
       base,
     );
