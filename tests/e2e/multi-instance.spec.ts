@@ -24,7 +24,9 @@ const startInstance = (valkeyUrl: string): Promise<Instance> =>
   startAppServer({
     valkeyUrl,
     // One proxy hop believed, so the test can name the client.
-    env: { TRUST_PROXY: "1", RATE_LIMIT_MAX: String(LIMIT), RATE_LIMIT_WINDOW_MS: "60000" },
+    // Exactness is tested with Valkey answering: on a loaded 2-core machine a 500 ms command
+    // timeout would send some requests down the fail-open path, which is limited per instance.
+    env: { TRUST_PROXY: "1", RATE_LIMIT_MAX: String(LIMIT), RATE_LIMIT_WINDOW_MS: "60000", VALKEY_COMMAND_TIMEOUT_MS: "5000" },
   });
 
 let valkey: TestValkey;
@@ -84,8 +86,8 @@ test("two app instances on one Valkey admit exactly one client's limit between t
 
 test("500 concurrent openai SDK calls split between the instances keep one key's requests and tokens exact", async () => {
   const [a, b] = await Promise.all([
-    startAppServer({ valkeyUrl: valkey.url, env: { API_KEYS: "sdk-requests:pro,sdk-tokens:pro" } }),
-    startAppServer({ valkeyUrl: valkey.url, env: { API_KEYS: "sdk-requests:pro,sdk-tokens:pro" } }),
+    startAppServer({ valkeyUrl: valkey.url, env: { API_KEYS: "sdk-requests:pro,sdk-tokens:pro", VALKEY_COMMAND_TIMEOUT_MS: "5000" } }),
+    startAppServer({ valkeyUrl: valkey.url, env: { API_KEYS: "sdk-requests:pro,sdk-tokens:pro", VALKEY_COMMAND_TIMEOUT_MS: "5000" } }),
   ]);
   try {
     const clients = (apiKey: string) => [a, b].map((s) => new OpenAI({ baseURL: `${s.url}/v1`, apiKey, maxRetries: 0 }));
