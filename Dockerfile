@@ -19,7 +19,6 @@ COPY --from=build /app/package.json /app/server.mjs /app/next.config.ts ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/.next ./.next
 COPY --from=build /app/public ./public
-COPY --from=build /app/lib/valkey/scripts ./lib/valkey/scripts
 USER node
 EXPOSE 3000
 CMD ["node", "server.mjs"]

@@ -6,6 +6,8 @@
 // `x-flowgate-peer` from the socket, overwriting anything the client sent;
 // lib/gateway/identity.ts believes X-Forwarded-For only with TRUST_PROXY.
 import { createServer } from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import next from "next";
 
 const port = Number.parseInt(process.env.PORT ?? "3000", 10);
@@ -13,7 +15,9 @@ const port = Number.parseInt(process.env.PORT ?? "3000", 10);
 const host = process.env.HOST ?? "0.0.0.0";
 const dev = process.argv.includes("--dev");
 
-const app = next({ dev, hostname: host === "0.0.0.0" ? "localhost" : host, port });
+// The app's folder, not the working directory: the server starts from anywhere.
+const dir = path.dirname(fileURLToPath(import.meta.url));
+const app = next({ dev, dir, hostname: host === "0.0.0.0" ? "localhost" : host, port });
 const handle = app.getRequestHandler();
 
 await app.prepare();

@@ -36,9 +36,10 @@ export default async function DashboardPage() {
       <OutageBanner />
 
       <p className="rounded-xl border border-slate-800 bg-slate-900/40 px-4 py-3 text-sm leading-relaxed text-slate-300">
-        Every request to <code className="text-sky-300">POST /api/generate</code> is identified (API key, else IP), checked against a
-        sliding-window rate limit, answered from a prompt cache when the same question was asked before, and logged, in one atomic
-        Valkey call. <span className="whitespace-nowrap"><LegendDot color={OUTCOME_COLORS.generated} label="answered by the model" /></span>{" "}
+        Every request, to <code className="text-sky-300">POST /api/generate</code> or through the OpenAI API at{" "}
+        <code className="text-sky-300">/v1</code> (point any OpenAI SDK here), is identified (API key, else IP), checked against its
+        plan&apos;s limits, answered from a prompt cache when the same question was asked before, and logged, in one atomic Valkey
+        call. <span className="whitespace-nowrap"><LegendDot color={OUTCOME_COLORS.generated} label="answered by the model" /></span>{" "}
         <span className="whitespace-nowrap"><LegendDot color={OUTCOME_COLORS.cached} label="from the cache" /></span>{" "}
         <span className="whitespace-nowrap"><LegendDot color={OUTCOME_COLORS.blocked} label="refused (429)" /></span>.{" "}
         <a href="#simulator" className="text-sky-300 underline decoration-sky-700 underline-offset-2 hover:text-sky-200">

@@ -100,6 +100,11 @@ export function TryItPanel({ className }: { className?: string }) {
   const keyHeader = apiKey.trim() ? ` -H ${shellQuote(`Authorization: Bearer ${apiKey.trim()}`)}` : "";
   const curlGenerate = `curl -i -X POST ${origin}/api/generate -H 'content-type: application/json'${keyHeader} -d ${shellQuote(JSON.stringify({ prompt }))}`;
   const curlStats = `curl -s ${origin}/api/stats`;
+  const curlChat = `curl -sN ${origin}/v1/chat/completions -H 'content-type: application/json'${keyHeader} -d ${shellQuote(
+    JSON.stringify({ model: "flowgate-sim-1", stream: true, messages: [{ role: "user", content: prompt }] }),
+  )}`;
+  // The official OpenAI SDKs read these two variables: an app runs through the gateway unchanged.
+  const sdkEnv = `OPENAI_BASE_URL=${origin}/v1 OPENAI_API_KEY=${apiKey.trim() || "demo-pro-key"} node your-app.js`;
   const cache = answer?.headers.find(([h]) => h === "x-cache")?.[1];
 
   return (
@@ -197,6 +202,8 @@ export function TryItPanel({ className }: { className?: string }) {
       <div className="mt-3 space-y-2">
         {[
           ["curl /api/generate", curlGenerate],
+          ["curl /v1/chat/completions (stream)", curlChat],
+          ["your OpenAI SDK app", sdkEnv],
           ["curl /api/stats", curlStats],
         ].map(([label, cmd]) => (
           <div key={label} className="flex items-start gap-2">

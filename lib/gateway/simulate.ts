@@ -1,4 +1,6 @@
 import "server-only";
+import { isGatewayError, upstreamFailure } from "@/lib/errors";
+import { isUpstreamError } from "@/lib/gateway/upstreams/types";
 import type { GatewayDeps } from "@/lib/gateway/deps";
 import type { Identity } from "@/lib/gateway/identity";
 import { DEFAULT_MODEL } from "@/lib/gateway/model";
@@ -157,7 +159,18 @@ export async function runSimulation(input: SimulationInput): Promise<{ summary: 
       }
     } catch (error) {
       const latencyMs = Math.round((performance.now() - begun) * 100) / 100;
-      return { ...base, outcome: "failed", status: 500, cached: false, remaining: null, latencyMs, error: (error as Error).message };
+      // The cause goes to the log; the run's result says what happened in words of ours.
+      const known = isGatewayError(error) ? error : isUpstreamError(error) ? upstreamFailure(error, `simulate-${index}`) : null;
+      if (!known) console.warn(`[flowgate] simulated request ${index} failed`, error);
+      return {
+        ...base,
+        outcome: "failed",
+        status: known?.status ?? 500,
+        cached: false,
+        remaining: null,
+        latencyMs,
+        error: known?.message ?? "The gateway failed on this request; the cause is in the server log.",
+      };
     }
   }
 

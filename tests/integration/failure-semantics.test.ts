@@ -184,6 +184,10 @@ describe("counters land in the decision's bucket (item 10)", () => {
     expect(a.hit ?? 0).toBe(0);
     expect(a.tok).toBe(body.usage.totalTokens);
     expect(await app.inspect.exists(bucketB)).toBe(0);
+    // The store did run in bucket B's time (its event carries the store's clock).
+    const [[, fields] = ["", []]] = await app.inspect.xrevrange(app.deps.keys.events(0), "+", "-", "COUNT", 1);
+    const event = Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i], fields[2 * i + 1]]));
+    expect(event).toMatchObject({ type: "miss", ts: String(B + 1_000) });
     const totals = await numbers(app, app.deps.keys.totals(0));
     expect(totals).toMatchObject({ requests: 1, misses: 1, generations: 1 });
     expect(totals.hits ?? 0).toBe(0);

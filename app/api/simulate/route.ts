@@ -73,7 +73,8 @@ export async function POST(request: Request): Promise<Response> {
           });
           send({ type: "done", summary });
         } catch (error) {
-          send({ type: "error", error: (error as Error).message, code: "internal" });
+          console.error("[flowgate] simulator run failed", error);
+          send({ type: "error", error: "The simulator run failed; the cause is in the server log.", code: "internal" });
         } finally {
           releaseWhenDone();
           controller.close();
