@@ -70,10 +70,16 @@ export function evaluateGoals(r: Omit<BenchResults, "goals">): Goal[] {
         : `rate-limiter-flexible's consume is a fixed-window counter (SET NX, INCRBY, PTTL: ${rlf.serverMicros} µs on the server); Flowgate's one call also does the exact sliding window, the cache lookup, the counters, the top-consumer sets and the stream event (${decide.serverMicros} µs)`,
   });
   const maxOf = (xs: number[]) => Math.max(...xs);
-  const rt = { blocked: maxOf(r.roundTrips.blocked), hit: maxOf(r.roundTrips.hit), miss: maxOf(r.roundTrips.miss) };
+  // Both doors are held to the same goal: the worse of the two counts.
+  const { v1 } = r.roundTrips;
+  const rt = {
+    blocked: Math.max(maxOf(r.roundTrips.blocked), maxOf(v1.blocked)),
+    hit: Math.max(maxOf(r.roundTrips.hit), maxOf(v1.hit)),
+    miss: Math.max(maxOf(r.roundTrips.miss), maxOf(v1.miss)),
+  };
   const rtMet = rt.blocked <= 1 && rt.hit <= 1 && rt.miss <= 2;
   goals.push({
-    name: "Round trips blocked / hit / miss",
+    name: "Round trips blocked / hit / miss (both doors)",
     goal: "1 / 1 / 2",
     value: `${rt.blocked} / ${rt.hit} / ${rt.miss}`,
     met: rtMet,
@@ -159,7 +165,7 @@ export function renderMarkdown(r: BenchResults): string {
   );
   const rtGoal = goal("Round trips");
   lines.push(
-    `| Round trips per request, counted with MONITOR on the server's connection (${r.roundTrips.samples} samples each) | blocked ${Math.max(...r.roundTrips.blocked)}, hit ${Math.max(...r.roundTrips.hit)}, miss ${Math.max(...r.roundTrips.miss)} (${r.roundTrips.commands.miss.join(" + ")}) | | | 1 / 1 / 2 | ${met(rtGoal)} |`,
+    `| Round trips per request, counted with MONITOR on the server's connection (${r.roundTrips.samples} samples each) | \`/api/generate\`: blocked ${Math.max(...r.roundTrips.blocked)}, hit ${Math.max(...r.roundTrips.hit)}, miss ${Math.max(...r.roundTrips.miss)} (${r.roundTrips.commands.miss.join(" + ")}); \`/v1/chat/completions\` streamed: blocked ${Math.max(...r.roundTrips.v1.blocked)}, hit ${Math.max(...r.roundTrips.v1.hit)}, miss ${Math.max(...r.roundTrips.v1.miss)} | | | 1 / 1 / 2 | ${met(rtGoal)} |`,
   );
   for (const name of ["hit", "blocked"] as const) {
     const run = find(r.http.runs, name);

@@ -14,10 +14,12 @@ export interface RoundTripResult {
   miss: number[];
   /** The commands of the last sample of each kind, for the report. */
   commands: { blocked: string[]; hit: string[]; miss: string[] };
+  /** The same, through the OpenAI door: POST /v1/chat/completions with stream: true, read to [DONE]. */
+  v1: { blocked: number[]; hit: number[]; miss: number[] };
 }
 
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  const res = await fetch(`${url}/api/generate`, {
+async function post(url: string, body: unknown, headers: Record<string, string> = {}, path = "/api/generate"): Promise<Response> {
+  const res = await fetch(`${url}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
@@ -67,7 +69,16 @@ export async function countRoundTrips(appUrl: string, valkeyUrl: string, opts: {
     }
   };
 
-  const result: RoundTripResult = { samples: opts.samples, blocked: [], hit: [], miss: [], commands: { blocked: [], hit: [], miss: [] } };
+  const result: RoundTripResult = {
+    samples: opts.samples,
+    blocked: [],
+    hit: [],
+    miss: [],
+    commands: { blocked: [], hit: [], miss: [] },
+    v1: { blocked: [], hit: [], miss: [] },
+  };
+  const chat = (content: string, headers: Record<string, string> = {}) =>
+    post(appUrl, { model: "flowgate-sim-1", stream: true, messages: [{ role: "user", content }] }, headers, "/v1/chat/completions");
   for (let i = 0; i < opts.samples; i++) {
     const prompt = `round trips: a new prompt ${i} ${Date.now()}`;
     const miss = await topLevel(async () => expectStatus(await post(appUrl, { prompt }), 200, "MISS"));
@@ -77,6 +88,10 @@ export async function countRoundTrips(appUrl: string, valkeyUrl: string, opts: {
     result.hit.push(hit.length);
     result.blocked.push(blocked.length);
     result.commands = { miss, hit, blocked };
+    const chatPrompt = `round trips: a new chat ${i} ${Date.now()}`;
+    result.v1.miss.push((await topLevel(async () => expectStatus(await chat(chatPrompt), 200, "MISS"))).length);
+    result.v1.hit.push((await topLevel(async () => expectStatus(await chat(chatPrompt), 200, "HIT"))).length);
+    result.v1.blocked.push((await topLevel(async () => expectStatus(await chat(chatPrompt, freeKey), 429))).length);
   }
   monitorClient.disconnect();
   inspect.disconnect();
