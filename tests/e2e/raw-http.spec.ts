@@ -77,3 +77,44 @@ test("a body longer than its Content-Length, or a huge declared length, is refus
   expect(JSON.parse(lying.body)).toMatchObject({ code: "payload_too_large" });
   expect((await request.get("/api/stats")).status()).toBe(200);
 });
+
+test("unknown paths under /api and /v1 answer JSON 404s, in each door's shape, not Next's HTML page", async ({ request }) => {
+  const api = await request.get("/api/no-such-route");
+  expect(api.status()).toBe(404);
+  expect(api.headers()["content-type"]).toContain("application/json");
+  expect(await api.json()).toMatchObject({ code: "not_found" });
+  const v1 = await request.post("/v1/embeddings", { data: { model: "x", input: "hi" } });
+  expect(v1.status()).toBe(404);
+  expect(v1.headers()["content-type"]).toContain("application/json");
+  expect(await v1.json()).toMatchObject({ error: { type: "invalid_request_error", code: "unknown_url" } });
+});
+
+test("a client that disconnects mid-stream stops the generation: it is settled as aborted and not cached", async ({ request }) => {
+  const prompt = `walk away mid-stream ${Date.now()}`;
+  await new Promise<void>((resolve, reject) => {
+    const body = JSON.stringify({ model: "flowgate-sim-1", stream: true, messages: [{ role: "user", content: prompt }] });
+    const socket = net.connect({ port, host: "127.0.0.1" }, () => {
+      socket.write(
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer demo-pro-key\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    });
+    socket.on("data", (chunk) => {
+      // The first content chunk is here: leave.
+      if (chunk.toString().includes('"content"')) {
+        socket.destroy();
+        resolve();
+      }
+    });
+    socket.on("error", reject);
+  });
+  // The same request again is a miss: the cut-off answer was never stored.
+  await expect
+    .poll(async () => {
+      const res = await request.post("/v1/chat/completions", {
+        headers: { authorization: "Bearer demo-pro-key" },
+        data: { model: "flowgate-sim-1", messages: [{ role: "user", content: prompt }] },
+      });
+      return res.headers()["x-cache"];
+    })
+    .toBe("MISS");
+});

@@ -95,4 +95,22 @@ describe("cache stampede", () => {
     // The other instance's lock is not ours to release.
     expect(await app.inspect.get(`${app.prefix}lock:{${hash}}`)).toBe("someone-else");
   });
+
+  it("a waiter takes over the lock of an owner that died, as soon as it expires, instead of waiting out STAMPEDE_WAIT_MS", async () => {
+    const app = await loadApp({ SIMULATED_LATENCY_MS: "0", STAMPEDE_WAIT_MS: "20000" });
+    opened.push(app);
+    const { hashPrompt } = await import("@/lib/gateway/prompt-cache");
+    const hash = hashPrompt("An owner that died", "flowgate-sim-1");
+    // Its owner took the lock and died: nobody renews it, so it expires in 300 ms.
+    await app.inspect.set(`${app.prefix}lock:{${hash}}`, "a-dead-owner", "PX", 300);
+    const started = performance.now();
+    const res = await app.generate.POST(generateRequest("An owner that died", { ip: "198.18.8.2" }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-cache")).toBe("MISS");
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(await totals(app)).toMatchObject({ generations: 1, misses: 1, hits: 0 });
+    // It stored under the lock it took, and gave it back.
+    expect(await app.inspect.exists(`${app.prefix}lock:{${hash}}`)).toBe(0);
+    expect((await app.generate.POST(generateRequest("An owner that died", { ip: "198.18.8.2" }))).headers.get("x-cache")).toBe("HIT");
+  });
 });
