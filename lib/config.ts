@@ -231,6 +231,8 @@ export const envSchema = z.object({
    */
   FLOWGATE_DEMO: booleanish.default(false),
   MAX_BODY_BYTES: int(256, 1_048_576).default(16_384),
+  /** Body limit of /v1/chat/completions: real conversations (history, retrieved context) run larger than one prompt. */
+  CHAT_MAX_BODY_BYTES: int(1024, 16_777_216).default(1_048_576),
   /**
    * The server's caps on a simulator run, within what the request schema
    * accepts: a cap the schema would refuse anyway is a mistake, refused here.

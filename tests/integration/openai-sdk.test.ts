@@ -153,3 +153,20 @@ describe("429s the SDK can act on", () => {
     expect(b.seen.filter((s) => s === "POST /v1/chat/completions")).toHaveLength(1);
   });
 });
+
+describe("bodies real apps send", () => {
+  it("takes a long conversation (80 KB, past /api/generate's 16 KB limit), and refuses one past CHAT_MAX_BODY_BYTES with a 413 the SDK reads", async () => {
+    const history = Array.from({ length: 40 }, (_, i) => ({ role: (i % 2 ? "assistant" : "user") as "user" | "assistant", content: `${i} `.padEnd(2000, "context ") }));
+    const long = await sdk().chat.completions.create({ model: "flowgate-sim-1", messages: [...history, { role: "user", content: "and now?" }] });
+    expect(long.choices[0]?.message.content).toMatch(/and now\?/);
+    expect(long.usage!.prompt_tokens).toBeGreaterThan(20_000);
+
+    const { bridge: small } = await serve({ CHAT_MAX_BODY_BYTES: "4096" });
+    const tooBig = await new OpenAI({ baseURL: `${small.url}/v1`, apiKey: "demo-pro-key", maxRetries: 0 })
+      .chat.completions.create({ model: "flowgate-sim-1", messages: history })
+      .catch((e: unknown) => e);
+    expect(tooBig).toBeInstanceOf(OpenAI.APIError);
+    expect((tooBig as InstanceType<typeof OpenAI.APIError>).status).toBe(413);
+    expect((tooBig as InstanceType<typeof OpenAI.APIError>).code).toBe("request_too_large");
+  });
+});

@@ -15,7 +15,7 @@ export async function POST(request: Request): Promise<Response> {
     const config = getConfig();
     const deps = getGatewayDeps();
     const identity = await identifyCaller(request.headers, deps);
-    const body = await parseJsonBody(request, chatCompletionRequestSchema, { maxBytes: config.MAX_BODY_BYTES });
+    const body = await parseJsonBody(request, chatCompletionRequestSchema, { maxBytes: config.CHAT_MAX_BODY_BYTES });
     // The upstream call stops when the client disconnects, or stops reading a stream.
     const cancel = new AbortController();
     const signal = AbortSignal.any([request.signal, cancel.signal]);
