@@ -148,6 +148,9 @@ describe("429s the SDK can act on", () => {
     expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
     const error = refused as InstanceType<typeof OpenAI.RateLimitError>;
     expect(error.headers?.get("x-should-retry")).toBe("false");
+    // One Retry-After, in seconds, beside the SDK's retry-after-ms.
+    expect(error.headers?.get("retry-after")).toMatch(/^\d+$/);
+    expect(Number(error.headers?.get("retry-after-ms"))).toBeGreaterThan(0);
     expect(error.type).toBe("tokens");
     expect(error.message).toMatch(/can never fit/);
     expect(b.seen.filter((s) => s === "POST /v1/chat/completions")).toHaveLength(1);

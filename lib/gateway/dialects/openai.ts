@@ -260,8 +260,8 @@ export async function shapeChatCompletion(
       429,
       {
         ...base,
+        // limits carries Retry-After (s); openai-node reads retry-after-ms first.
         ...limits,
-        "retry-after": String(retryAfterSeconds),
         "retry-after-ms": String(Math.max(1, Math.ceil(d.retryAfterMs))),
         ...(hopeless ? { "x-should-retry": "false" } : {}),
         ...(result.degraded ? { "x-flowgate-degraded": "fail-open" } : {}),
