@@ -121,11 +121,9 @@ describe("soak: 2 × 100,000 requests from 10,000 identities", () => {
     try {
       for (const key of await keysUnder(reader, app.prefix)) {
         if (capped.has(key)) continue;
-        // -1 is a key without a TTL; -2 one that expired between SCAN and PTTL (this machine is slow).
-        const ttl = await reader.pttl(key);
-        expect(ttl, `${key} never expires`).not.toBe(-1);
-        if (ttl === -2) continue;
-        expect(ttl, `${key} never expires`).toBeGreaterThan(0);
+        // PTTL -1 is a key without a TTL. A key may expire while the scan runs (the windows here
+        // are short): then it reads 0 ms left, or -2 once gone; both are keys that expire.
+        expect(await reader.pttl(key), `${key} never expires`).not.toBe(-1);
         if (/:topb?:/.test(key)) expect(await reader.zcard(key)).toBeLessThanOrEqual(TOP_CAP);
       }
     } finally {
