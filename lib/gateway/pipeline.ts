@@ -294,7 +294,10 @@ async function generateInto(
   const { config } = deps;
   const started = performance.now();
   const abort = new AbortController();
-  const onClientGone = () => abort.abort();
+  // The client left: stop the upstream, unless requests in this process are reading this answer too.
+  const onClientGone = () => {
+    if (!settlement || waitersOf(settlement.promptHash) === 0) abort.abort();
+  };
   signal?.addEventListener("abort", onClientGone, { once: true });
   if (signal?.aborted) abort.abort();
   const renew =

@@ -1,6 +1,6 @@
 import "server-only";
 import { readFileSync } from "node:fs";
-import { Cluster, Redis, type ClusterOptions } from "ioredis";
+import { Cluster, Redis, ReplyError, type ClusterOptions } from "ioredis";
 import { getConfig } from "@/lib/config";
 import { GatewayError, isGatewayError } from "@/lib/errors";
 import { registerScripts } from "@/lib/valkey/scripts";
@@ -46,6 +46,9 @@ export function fatalValkeyError(client: ValkeyClient): string | undefined {
 /** Reply errors a Valkey sends while it cannot serve: as unusable as no answer at all. */
 const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOAUTH|WRONGPASS)\b/;
 const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
+/** ioredis's own words when it gives up on a command (its class names do not survive bundling, its messages do). */
+const UNAVAILABLE_MESSAGES =
+  /^(Command timed out|Connection is closed|Stream isn't writeable|Reached the max retries per request limit|Failed to refresh slots cache|None of startup nodes is available)/;
 
 /**
  * Whether an error means Valkey cannot be used right now (unreachable, timed
@@ -56,11 +59,10 @@ const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "E
 export function isValkeyUnavailable(error: unknown): boolean {
   if (isGatewayError(error)) return error.code === "valkey_unavailable";
   if (!(error instanceof Error)) return false;
-  if (error.name === "ReplyError") return UNAVAILABLE_REPLIES.test(error.message);
-  if (error.name === "MaxRetriesPerRequestError" || error.name === "ClusterAllFailedError") return true;
+  if (error instanceof ReplyError) return UNAVAILABLE_REPLIES.test(error.message);
   const code = (error as NodeJS.ErrnoException).code;
   if (code && UNAVAILABLE_CODES.has(code)) return true;
-  return /^(Command timed out|Connection is closed|Stream isn't writeable|Failed to refresh slots cache|None of startup nodes is available)/.test(error.message);
+  return UNAVAILABLE_MESSAGES.test(error.message);
 }
 
 export function isClusterClient(client: ValkeyClient): client is Cluster {

@@ -170,4 +170,24 @@ describe("an OpenAI-compatible upstream behind the gateway", () => {
     expect(y.data.choices[0]?.message.content).toBe("slow but single");
     expect(z).toBe("slow but single");
   });
+
+  it("keeps generating for same-process waiters when the owner's client leaves, and caches the answer", async () => {
+    upstream.setBehavior({ reply: "one two three four five six", chunkDelayMs: 100 });
+    const { client } = await serve();
+    const closedBefore = upstream.closedEarly();
+    const before = upstream.requests.length;
+    const controller = new AbortController();
+    const owner = await client().chat.completions.create({ ...ask("owner leaves, waiter stays"), stream: true }, { signal: controller.signal });
+    const reader = owner.toReadableStream().getReader();
+    await reader.read();
+    const waiter = client().chat.completions.create(ask("owner leaves, waiter stays")).withResponse();
+    await new Promise((r) => setTimeout(r, 50));
+    controller.abort();
+    const answered = await waiter;
+    expect(answered.data.choices[0]?.message.content).toBe("one two three four five six");
+    expect(answered.response.headers.get("x-flowgate-coalesced")).toBe("1");
+    expect(upstream.requests.length - before).toBe(1);
+    expect(upstream.closedEarly()).toBe(closedBefore);
+    expect((await client().chat.completions.create(ask("owner leaves, waiter stays")).withResponse()).response.headers.get("x-cache")).toBe("HIT");
+  });
 });

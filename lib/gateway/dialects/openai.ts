@@ -323,16 +323,20 @@ export async function shapeChatCompletion(
     );
   const pieces = generation.text();
   let first = true;
+  // Set once the client is gone: a pull still waiting on the generation must not write to a closed stream.
+  let cancelled = false;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const next = await pieces.next();
+        if (cancelled) return;
         if (!next.done) {
           controller.enqueue(chunk(first ? { role: "assistant", content: next.value } : { content: next.value }, null, result.model));
           first = false;
           return;
         }
         const entry = await generation.done;
+        if (cancelled) return;
         if (first) controller.enqueue(chunk({ role: "assistant", content: "" }, null, entry.model));
         controller.enqueue(chunk({}, entry.finishReason ?? "stop", entry.model));
         if (options.includeUsage) {
@@ -345,6 +349,7 @@ export async function shapeChatCompletion(
         controller.enqueue(encoder.encode("data: [DONE]\n\n"));
         controller.close();
       } catch (error) {
+        if (cancelled) return;
         // Headers are sent: the failure goes in the stream, as OpenAI sends it, and the stream ends.
         const failure = isUpstreamError(error) ? upstreamFailure(error, result.requestId) : error;
         const message = isGatewayError(failure) ? failure.message : "The gateway failed while streaming; the failure is logged.";
@@ -355,6 +360,7 @@ export async function shapeChatCompletion(
       }
     },
     cancel() {
+      cancelled = true;
       options.onCancel();
       void pieces.return(undefined);
     },
