@@ -93,13 +93,15 @@ test("a request through the OpenAI SDK and one through /api/generate each show t
   expect(res.status).toBe(200);
   const { requestId } = (await res.json()) as GenerateResponse;
 
-  // The split and the feed come from the same snapshot: once the counts moved, both rows are in the feed.
+  // Doors are counted at the decision, a miss's event is written when its answer is stored: a
+  // snapshot taken in between has the count but not yet the row. So wait for the rows themselves,
+  // picked by this test's plan (pro), not by position: the Try-it requests before were anonymous.
   await expect.poll(() => dashboard.doorCount("openai")).toBe(before.openai + 1);
   await expect.poll(() => dashboard.doorCount("generate")).toBe(before.generate + 1);
-  const openaiRow = dashboard.activityByDoor("openai").first();
+  const openaiRow = dashboard.activityByDoor("openai").filter({ hasText: "pro" }).first();
   await expect(openaiRow.getByTestId("activity-door")).toHaveText("OpenAI API");
   await expect(openaiRow.getByTestId("activity-model")).toHaveText("flowgate-sim-1");
-  const generateRow = dashboard.activityByDoor("generate").first();
+  const generateRow = dashboard.activityByDoor("generate").filter({ hasText: "pro" }).first();
   await expect(generateRow.getByTestId("activity-door")).toHaveText("generate");
   await expect(generateRow.getByTestId("activity-model")).toHaveText("flowgate-sim-1");
   await generateRow.locator("button").click();
