@@ -41,10 +41,6 @@ export function waitersOf(promptHash: string): number {
   return inflight.get(promptHash)?.waiters ?? 0;
 }
 
-export function inflightCount(): number {
-  return inflight.size;
-}
-
 export type WaitOutcome =
   /** The owner runs in this process: read its answer as it comes. */
   | { kind: "local"; live: LiveGeneration }
