@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { normalizePrompt } from "@/lib/gateway/prompt-cache";
-import type { Usage } from "@/lib/gateway/upstreams/types";
+import type { ChatMessage, Usage } from "@/lib/gateway/upstreams/types";
 
 /**
  * The model step: the simulated model's text (planGeneration, used by the
@@ -24,6 +24,11 @@ export interface Generation {
 
 export function estimateTokens(text: string): number {
   return Math.max(1, Math.ceil([...text].length / 4));
+}
+
+/** Estimated prompt tokens of a conversation: ~4 characters a token over every message's text. */
+export function estimatePromptTokens(messages: readonly ChatMessage[]): number {
+  return messages.reduce((sum, m) => sum + estimateTokens(m.content), 0);
 }
 
 const OPENINGS = [

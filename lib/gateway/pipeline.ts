@@ -8,13 +8,19 @@ import { policyOverrides, type GatewayDeps } from "@/lib/gateway/deps";
 import type { Identity } from "@/lib/gateway/identity";
 import { recordLatency } from "@/lib/gateway/latency";
 import { LiveGeneration } from "@/lib/gateway/live-generation";
-import { estimateTokens } from "@/lib/gateway/model";
+import { estimatePromptTokens, estimateTokens } from "@/lib/gateway/model";
 import { completionBudget, policyFor, type Policy } from "@/lib/gateway/policy";
 import { hashRequest } from "@/lib/gateway/prompt-cache";
 import { decideRequest, type Decision } from "@/lib/gateway/rate-limit";
 import { parseCachedEntry, settleGeneration, type CacheMode, type CachedEntry } from "@/lib/gateway/store";
-import { estimatePromptTokens } from "@/lib/gateway/upstreams/simulator";
-import { isUpstreamError, UpstreamError, type ChatMessage, type GenerationParams, type Usage } from "@/lib/gateway/upstreams/types";
+import {
+  isUpstreamError,
+  UpstreamError,
+  type ChatMessage,
+  type FinishReason,
+  type GenerationParams,
+  type Usage,
+} from "@/lib/gateway/upstreams/types";
 import { isValkeyUnavailable } from "@/lib/valkey/client";
 import type { Door } from "@/lib/schemas";
 
@@ -153,14 +159,13 @@ async function decideAndServe(deps: GatewayDeps, request: GatewayRequest): Promi
     );
     metrics.decisionSeconds.observe({ path: "valkey" }, (performance.now() - startedAt) / 1000);
   } catch (error) {
+    if (!(error instanceof BreakerOpenError)) metrics.valkeyErrors.inc({ operation: "decide" });
     if (!(error instanceof BreakerOpenError) && !isValkeyUnavailable(error)) {
-      metrics.valkeyErrors.inc({ operation: "decide" });
       console.error(`[flowgate] decide failed for request ${requestId}`, error);
       throw new GatewayError("internal_error", "The gateway failed to decide this request. It was not served; the failure is logged.", {
         requestId,
       });
     }
-    if (!(error instanceof BreakerOpenError)) metrics.valkeyErrors.inc({ operation: "decide" });
     const retryAfterMs = error instanceof BreakerOpenError ? error.retryInMs : deps.breaker.snapshot().nextProbeInMs || 1000;
     if (policy.failMode === "closed") {
       count("unavailable");
@@ -192,7 +197,7 @@ async function decideAndServe(deps: GatewayDeps, request: GatewayRequest): Promi
     }
     count("fallback_allowed");
     const generation = new LiveGeneration();
-    void generateInto(generation, deps, request, policy, promptTokens, request.signal);
+    void generateInto(generation, deps, request, policy, promptTokens);
     return { ...common, kind: "degraded", decision: fallbackDecision, generation };
   }
 
@@ -243,7 +248,7 @@ async function decideAndServe(deps: GatewayDeps, request: GatewayRequest): Promi
   const generation = new LiveGeneration();
   // Same-process duplicates that arrive while this runs read it instead of generating.
   if (cache.lookup) shareGeneration(promptHash, generation);
-  void generateInto(generation, deps, request, policy, promptTokens, request.signal, {
+  void generateInto(generation, deps, request, policy, promptTokens, {
     decision,
     promptHash,
     requestId,
@@ -288,10 +293,10 @@ async function generateInto(
   request: GatewayRequest,
   policy: Policy,
   promptTokens: number,
-  signal: AbortSignal | undefined,
   settlement?: Settlement,
 ): Promise<void> {
   const { config } = deps;
+  const { signal } = request;
   const started = performance.now();
   const abort = new AbortController();
   // The client left: stop the upstream, unless requests in this process are reading this answer too.
@@ -312,7 +317,7 @@ async function generateInto(
 
   let text = "";
   let usage: Usage | null = null;
-  let finish: "stop" | "length" | "content_filter" | "tool_calls" = "stop";
+  let finish: FinishReason = "stop";
   let model = request.model;
   let failure: unknown = null;
   try {

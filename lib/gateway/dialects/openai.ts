@@ -9,6 +9,7 @@ import { cacheTag } from "@/lib/gateway/prompt-cache";
 import type { CachedEntry } from "@/lib/gateway/store";
 import { isUpstreamError, type ChatMessage, type GenerationParams, type UpstreamModel } from "@/lib/gateway/upstreams/types";
 import { refusalMessage, unavailableSentence } from "@/lib/gateway/dialects/generate";
+import { jsonResponse } from "@/lib/http";
 
 /**
  * The OpenAI chat-completions dialect, what real apps and SDKs speak:
@@ -174,12 +175,7 @@ export function openaiErrorBody(message: string, type: string, code: string | nu
   return { error: { message, type, param, code } };
 }
 
-function json(body: unknown, status: number, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", ...headers },
-  });
-}
+const json = (body: unknown, status: number, headers: Record<string, string> = {}) => jsonResponse(body, { status, headers });
 
 /** Any error as OpenAI's shape. Unknown errors are logged and answered without their text. */
 export function openaiErrorResponse(error: unknown, requestId?: string, headers: Record<string, string> = {}): Response {

@@ -1,4 +1,4 @@
-import { estimateTokens, planGeneration } from "@/lib/gateway/model";
+import { estimatePromptTokens, estimateTokens, planGeneration } from "@/lib/gateway/model";
 import { UpstreamError, type ChatMessage, type Upstream, type UpstreamEvent, type UpstreamRequest } from "@/lib/gateway/upstreams/types";
 
 /**
@@ -20,11 +20,6 @@ export function lastUserText(messages: readonly ChatMessage[]): string {
     if (messages[i]?.role === "user") return messages[i]!.content;
   }
   return messages[messages.length - 1]?.content ?? "";
-}
-
-/** Estimated prompt tokens of a conversation: ~4 characters a token over every message's text. */
-export function estimatePromptTokens(messages: readonly ChatMessage[]): number {
-  return messages.reduce((sum, m) => sum + estimateTokens(m.content), 0);
 }
 
 /** Wait `ms`, or throw as soon as the signal aborts. */

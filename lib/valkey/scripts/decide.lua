@@ -167,8 +167,6 @@ elseif use_cache then
     end
   end
   if not cached and lock_ttl > 0 then lock_held = redis.call("EXISTS", lock_key) == 1 end
-else
-  cached = nil
 end
 local no_generation = cached ~= nil or lock_held or outcome == "hit" or outcome == "coalesced"
 
