@@ -67,7 +67,11 @@ export class DashboardPage {
 
   async tryPromptOnce(prompt: string): Promise<string> {
     await this.tryPrompt.fill(prompt);
+    // Wait for this request's answer: right after the click the button may not have left "Send"
+    // yet, and the badge would still show the previous answer.
+    const answered = this.page.waitForResponse((res) => res.url().endsWith("/api/generate") && res.request().method() === "POST");
     await this.trySend.click();
+    await answered;
     await expect(this.trySend).toHaveText("Send");
     return (await this.tryCache.innerText()).trim();
   }
