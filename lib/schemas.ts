@@ -326,6 +326,155 @@ export const statsSchema = z.object({
 });
 export type Stats = z.infer<typeof statsSchema>;
 
+// ---- GET /api/valkey: what Valkey does under the hood ----
+
+/** One bar of a TTL histogram: keys whose remaining life is in [fromSeconds, toSeconds). */
+export const ttlBucketSchema = z.object({
+  label: z.string(),
+  fromSeconds: z.number(),
+  /** null: open-ended (the last bar). */
+  toSeconds: z.number().nullable(),
+  count: z.number().int(),
+});
+export type TtlBucket = z.infer<typeof ttlBucketSchema>;
+
+export const ttlHistogramSchema = z.object({
+  /** Live members of the index set (not yet expired). */
+  total: z.number().int(),
+  buckets: z.array(ttlBucketSchema),
+});
+export type TtlHistogram = z.infer<typeof ttlHistogramSchema>;
+
+export const keyKindSchema = z.enum(["limits", "cache", "stream", "counters"]);
+export type KeyKind = z.infer<typeof keyKindSchema>;
+
+export const memorySampleSchema = z.object({
+  /** Unix ms of the 10 s interval the sample stands for. */
+  t: z.number(),
+  usedBytes: z.number(),
+  rssBytes: z.number(),
+  fragmentationRatio: z.number(),
+  /** Decide/store calls (EVALSHA) per second since the sample before; null for the first. */
+  scriptCallsPerSec: z.number().nullable(),
+  /** Mean Valkey µs per EVALSHA since the sample before; null when there were none. */
+  scriptUsecPerCall: z.number().nullable(),
+});
+export type MemorySample = z.infer<typeof memorySampleSchema>;
+
+export const commandRowSchema = z.object({
+  /** Lower-case command name, e.g. "evalsha", "zadd". */
+  command: z.string(),
+  /** Calls since the server started (or CONFIG RESETSTAT). */
+  calls: z.number(),
+  /** Over the last interval (intervalSeconds); null until two readings exist. */
+  callsPerSec: z.number().nullable(),
+  usecPerCall: z.number().nullable(),
+  /** Mean since the server started. */
+  usecPerCallAllTime: z.number(),
+  /** Percentiles from INFO latencystats (cumulative: since the server started), µs; null when the server has none. */
+  p50: z.number().nullable(),
+  p99: z.number().nullable(),
+  p999: z.number().nullable(),
+});
+export type CommandRow = z.infer<typeof commandRowSchema>;
+
+export const slowlogEntrySchema = z.object({
+  id: z.number(),
+  /** Unix ms. */
+  at: z.number(),
+  durationUs: z.number(),
+  command: z.string(),
+  /** The Flowgate script an EVALSHA ran ("decide", "store"…), when known. */
+  script: z.string().nullable(),
+});
+export type SlowlogEntry = z.infer<typeof slowlogEntrySchema>;
+
+export const hotPromptSchema = z.object({
+  /** First hex digits of the prompt's SHA-256 (the cache key). */
+  hash: z.string(),
+  /** The start of the prompt; null where the viewer may not see prompts. */
+  preview: z.string().nullable(),
+  /** Hits in the last few minutes (Space-Saving: may overcount by the evicted minimum). */
+  hits: z.number(),
+  /** null when the entry is no longer cached. */
+  ageSeconds: z.number().nullable(),
+  ttlSeconds: z.number().nullable(),
+});
+export type HotPrompt = z.infer<typeof hotPromptSchema>;
+
+export const consumerGroupSchema = z.object({
+  name: z.string(),
+  consumers: z.number().int(),
+  /** Delivered and not yet acknowledged. */
+  pending: z.number().int(),
+  /** Entries not yet delivered to the group; null when Valkey cannot tell (entries trimmed past it). */
+  lag: z.number().nullable(),
+  lastDeliveredId: z.string(),
+});
+export type ConsumerGroup = z.infer<typeof consumerGroupSchema>;
+
+export const valkeyViewsSchema = z.object({
+  connected: z.boolean(),
+  timestamp: z.string(),
+  error: z.string().optional(),
+  memory: z.object({
+    usedBytes: z.number(),
+    rssBytes: z.number(),
+    peakBytes: z.number(),
+    fragmentationRatio: z.number(),
+    /** 0: no limit. */
+    maxmemoryBytes: z.number(),
+    policy: z.string(),
+    sampleIntervalMs: z.number(),
+    /** The last hour, oldest first, one sample per interval whoever polled. */
+    series: z.array(memorySampleSchema),
+    /** Memory by key kind, estimated from MEMORY USAGE of a few keys of each kind. */
+    byKind: z.array(
+      z.object({
+        kind: keyKindSchema,
+        keys: z.number().int(),
+        sampled: z.number().int(),
+        bytesPerKey: z.number().nullable(),
+        estimatedBytes: z.number().nullable(),
+      }),
+    ),
+  }),
+  ttl: z.object({ cache: ttlHistogramSchema, limits: ttlHistogramSchema }),
+  commands: z.object({
+    /** Span the per-interval figures cover, s; null until an earlier reading exists. */
+    intervalSeconds: z.number().nullable(),
+    /** Valkey µs per gateway script call (EVALSHA: decide, store…) over the interval. */
+    usecPerScriptCall: z.number().nullable(),
+    /** What one decision costs Valkey over the interval: all script µs ÷ decisions (a miss's store included), µs. */
+    usecPerDecision: z.number().nullable(),
+    /** Decisions per second over the interval. */
+    decisionsPerSec: z.number().nullable(),
+    rows: z.array(commandRowSchema),
+    slowlog: z.array(slowlogEntrySchema),
+  }),
+  cache: z.object({
+    hotPrompts: z.array(hotPromptSchema),
+    keyspaceHits: z.number(),
+    keyspaceMisses: z.number(),
+    evictedKeys: z.number(),
+    expiredKeys: z.number(),
+  }),
+  stream: z.object({
+    length: z.number(),
+    cap: z.number(),
+    /** Entries ever added (XINFO STREAM entries-added, all shards). */
+    entriesAdded: z.number(),
+    /** Over the last interval; null until an earlier reading exists. */
+    eventsPerSec: z.number().nullable(),
+    /** Unix ms of the oldest entry still kept; null when empty. */
+    oldestAt: z.number().nullable(),
+    groups: z.array(consumerGroupSchema),
+  }),
+  /** How the views were read: commands sent and round trips. */
+  cost: z.object({ commands: z.number(), roundTrips: z.number() }),
+});
+export type ValkeyViews = z.infer<typeof valkeyViewsSchema>;
+
 // ---- GET /api/health ----------------------------------------------------
 
 export const healthSchema = z.object({

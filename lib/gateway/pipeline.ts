@@ -117,6 +117,12 @@ export async function runGatewayToEnd(
   return { ...result, entry: await result.generation.done };
 }
 
+/** The last user message: what a person would call "the prompt". */
+function lastUserText(messages: readonly ChatMessage[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]?.role === "user") return messages[i]!.content;
+  return messages.at(-1)?.content ?? "";
+}
+
 async function decideAndServe(deps: GatewayDeps, request: GatewayRequest): Promise<GatewayResult> {
   const { config, metrics } = deps;
   const { identity } = request;
@@ -152,6 +158,7 @@ async function decideAndServe(deps: GatewayDeps, request: GatewayRequest): Promi
         maxAgeMs: cache.maxAgeSeconds === null ? 0 : Math.max(1, cache.maxAgeSeconds * 1000),
         door: request.door,
         model: request.model,
+        promptPreview: lastUserText(request.messages),
         streamCap: config.STREAM_MAXLEN,
         lockTtlMs: config.STAMPEDE_LOCK_MS,
         now: deps.now(),

@@ -79,6 +79,8 @@ export interface DecideInput {
   /** The dialect the request came in by, and its model: shown on the dashboard. */
   door?: "generate" | "openai";
   model?: string;
+  /** The start of the prompt, for the hot-prompts view (hotMember). */
+  promptPreview?: string;
   /** STREAM_MAXLEN: entries all shards' streams keep together. */
   streamCap: number;
   /** Generation lock lifetime, ms; 0 for none. */
@@ -181,6 +183,17 @@ export async function decideRequest(input: DecideInput): Promise<Decision> {
 /** decide.lua's reply, by position (see its header). */
 const REPLY = { allowed: 0, refused: 1, lock: 2, dimensions: 3, perDimension: 6, cached: 21 } as const;
 
+/** Characters of a prompt the hot-prompts view shows. */
+export const PROMPT_PREVIEW_CHARS = 60;
+
+/**
+ * A hot-prompt member: the full prompt hash (so the view can find the cache
+ * entry's expiry), a space, and the prompt's start with whitespace collapsed.
+ */
+export function hotMember(promptHash: string, preview = ""): string {
+  return `${promptHash} ${preview.replace(/\s+/g, " ").trim().slice(0, PROMPT_PREVIEW_CHARS)}`;
+}
+
 /** decide.lua's KEYS and ARGV, in the order its header documents. */
 function encodeDecideArgs(input: DecideInput, given: GivenOutcome | null): (string | number)[] {
   const { keys, identity, policy, now } = input;
@@ -197,6 +210,8 @@ function encodeDecideArgs(input: DecideInput, given: GivenOutcome | null): (stri
     keys.topBlocked(shard, minute),
     keys.activeCallers(shard, bucketStart(now)),
     keys.events(shard),
+    keys.hotPrompts(shard, minute),
+    keys.limitIndex(shard),
   ];
   return [
     ...keyArgs,
@@ -219,6 +234,7 @@ function encodeDecideArgs(input: DecideInput, given: GivenOutcome | null): (stri
     input.door ?? "generate",
     input.model ?? "",
     input.maxAgeMs ?? 0,
+    hotMember(input.promptHash, input.promptPreview),
   ];
 }
 

@@ -49,7 +49,7 @@ const TOP_N = 10;
 const TOP_FETCH = 20;
 const ACTIVITY_N = 20;
 
-function tierResolver(apiKeys: GatewayDeps["config"]["API_KEYS"]): (id: string) => string {
+export function tierResolver(apiKeys: GatewayDeps["config"]["API_KEYS"]): (id: string) => string {
   const byHash = new Map(apiKeys.map((entry) => [`key:${hashApiKey(entry.key)}`, entry.tier]));
   return (id) => {
     if (id.startsWith("ip:")) return "anonymous";
@@ -119,7 +119,7 @@ type Pipeline = ReturnType<ValkeyClient["pipeline"]>;
  * run() sends them all at once and returns the replies in the order the
  * pipelines were first asked for, throwing the first error.
  */
-function batches(client: ValkeyClient, shards: number[]) {
+export function batches(client: ValkeyClient, shards: number[]) {
   const order: Pipeline[] = [];
   const take = (make: () => Pipeline): Pipeline => {
     const pipeline = make();
@@ -141,18 +141,44 @@ function batches(client: ValkeyClient, shards: number[]) {
       return take(() => node.pipeline());
     },
     async run(): Promise<unknown[]> {
+      return (await this.runSettled()).map(([err, value]) => {
+        if (err) throw err;
+        return value;
+      });
+    },
+    /** As run(), but each reply with its own error: for commands whose refusal is an answer (XINFO on no stream). */
+    async runSettled(): Promise<[Error | null, unknown][]> {
       const replies = await Promise.all(order.map((pipeline) => pipeline.exec()));
-      const values: unknown[] = [];
+      const values: [Error | null, unknown][] = [];
       for (const reply of replies) {
         if (!reply) throw new Error("pipeline returned nothing");
-        for (const [err, value] of reply) {
-          if (err) throw err;
-          values.push(value);
-        }
+        values.push(...reply);
       }
       return values;
     },
   };
+}
+
+/**
+ * The counter keys that can be alive in a shard: the totals hash, the time
+ * buckets still alive, this and last minute's consumer and hot-prompt sets,
+ * two minutes of caller HyperLogLogs. EXISTS over them counts the live ones.
+ */
+export function liveCounterKeys(keys: GatewayDeps["keys"], shard: number, now: number): string[] {
+  const lastBucket = bucketStart(now);
+  const minute = minuteOf(now);
+  const liveStarts = Array.from({ length: Math.ceil((BUCKET_TTL_SECONDS * 1000) / BUCKET_MS) }, (_, i) => lastBucket - i * BUCKET_MS);
+  return [
+    keys.totals(shard),
+    ...liveStarts.map((t) => keys.bucket(shard, t)),
+    ...liveStarts.slice(0, 12).map((t) => keys.activeCallers(shard, t)),
+    keys.top(shard, minute),
+    keys.top(shard, minute - 1),
+    keys.topBlocked(shard, minute),
+    keys.topBlocked(shard, minute - 1),
+    keys.hotPrompts(shard, minute),
+    keys.hotPrompts(shard, minute - 1),
+  ];
 }
 
 export async function readStats(deps: GatewayDeps): Promise<Stats> {
@@ -186,17 +212,7 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
       pipeline.pfcount(...recentStarts.map((t) => keys.activeCallers(s, t)));
       pipeline.zcount(keys.cacheIndex(s), now, "+inf");
       pipeline.xlen(keys.events(s));
-      // Counter keys alive: the totals hash, the buckets still alive, four minute sets,
-      // two minutes of caller HyperLogLogs.
-      pipeline.exists(
-        keys.totals(s),
-        ...liveStarts.map((t) => keys.bucket(s, t)),
-        ...liveStarts.slice(0, 12).map((t) => keys.activeCallers(s, t)),
-        keys.top(s, minute),
-        keys.top(s, minute - 1),
-        keys.topBlocked(s, minute),
-        keys.topBlocked(s, minute - 1),
-      );
+      pipeline.exists(...liveCounterKeys(keys, s, now));
     }
     // INFO and DBSIZE: of the server, or of every master of the cluster.
     const servers = isClusterClient(client) ? client.nodes("master").map((node) => queue.forNode(node)) : [queue.forShard(0)];

@@ -21,6 +21,10 @@ export const CHART_BUCKETS = 60;
 export const TOP_TTL_SECONDS = 120;
 /** Members kept per top-consumer set: bounded memory under any number of callers (Space-Saving). */
 export const TOP_CAP = 1000;
+/** Interval of the memory and command samples /api/valkey keeps, ms. */
+export const MEMORY_SAMPLE_MS = 10_000;
+/** Samples kept: one hour. The sample stream also expires this long after the last one. */
+export const MEMORY_SAMPLES = 360;
 /** Slack added to a window's PEXPIRE so a key never dies while still needed, ms. */
 export const WINDOW_EXPIRY_MARGIN_MS = 1000;
 
@@ -80,6 +84,14 @@ export interface KeySpace {
   /** HyperLogLog of the callers seen in one time bucket. */
   activeCallers(shard: number, bucketStartMs: number): string;
   cacheIndex(shard: number): string;
+  /** Prompts answered without the model this minute, by hits (Space-Saving, TOP_CAP members). */
+  hotPrompts(shard: number, minute: number): string;
+  /** Callers with live limit state, scored by when it expires (decide.lua keeps it). */
+  limitIndex(shard: number): string;
+  /** Memory and command counters sampled once per MEMORY_SAMPLE_MS, whoever polls (a capped stream). */
+  memorySeries(): string;
+  /** The command counters of the last few samples: the base of /api/valkey's per-interval figures. */
+  commandSamples(): string;
   /** Every key prefix the app owns, for the key-distribution panel and tests. */
   kinds: { rateLimit: string; cache: string };
 }
@@ -104,6 +116,10 @@ export function createKeySpace(prefix: string): KeySpace {
     topBlocked: (shard, minute) => `${tag(shard)}:topb:${minute}`,
     activeCallers: (shard, start) => `${tag(shard)}:callers:${start}`,
     cacheIndex: (shard) => `${tag(shard)}:idx:cache`,
+    hotPrompts: (shard, minute) => `${tag(shard)}:hot:${minute}`,
+    limitIndex: (shard) => `${tag(shard)}:idx:limits`,
+    memorySeries: () => `${tag(0)}:samples`,
+    commandSamples: () => `${tag(0)}:samples:commands`,
     kinds: { rateLimit: ":rl:", cache: `${prefix}cache:` },
   };
 }

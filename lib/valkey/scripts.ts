@@ -1,4 +1,5 @@
 import "server-only";
+import { createHash } from "node:crypto";
 import type { Redis, Result } from "ioredis";
 import type { Algorithm } from "@/lib/tiers";
 // A sibling, by relative path: it resolves the same whatever tsconfig a runner finds.
@@ -99,8 +100,34 @@ export function standaloneScript(algorithm: Algorithm): string {
   return `${algorithmModule(algorithm)}local algorithm = ${name}\n${readScript("algorithms/standalone")}`;
 }
 
+/** Each script Flowgate registers, by the name /api/valkey shows: its full source. */
+function scriptSources(): Record<string, string> {
+  const out: Record<string, string> = {
+    decide: composeScript("decide"),
+    peek: composeScript("peek"),
+    store: composeScript("store"),
+    "cache-lookup": readScript("cache-lookup"),
+    "renew-lock": readScript("renew-lock"),
+    "cache-store": readScript("cache-store"),
+    unlock: readScript("unlock"),
+    "auth-failures": readScript("auth-failures"),
+  };
+  for (const algorithm of Object.keys(ALGORITHM_FILES) as Algorithm[]) out[algorithm] = standaloneScript(algorithm);
+  return out;
+}
+
+let namesBySha: Map<string, string> | null = null;
+
+/** SHA-1 of each script (what EVALSHA and SLOWLOG name it by) → its name. */
+export function scriptNamesBySha(): Map<string, string> {
+  namesBySha ??= new Map(
+    Object.entries(scriptSources()).map(([name, lua]) => [createHash("sha1").update(lua).digest("hex"), name]),
+  );
+  return namesBySha;
+}
+
 export function registerScripts(client: Pick<Redis, "defineCommand">): void {
-  client.defineCommand("fgDecide", { numberOfKeys: 11, lua: composeScript("decide") });
+  client.defineCommand("fgDecide", { numberOfKeys: 13, lua: composeScript("decide") });
   client.defineCommand("fgPeek", { numberOfKeys: 3, lua: composeScript("peek") });
   client.defineCommand("fgStore", { numberOfKeys: 7, lua: composeScript("store") });
   // What a waiter polls (and, on a cluster, the lookup before decide): the entry, else the lock.

@@ -10,6 +10,7 @@ import { vi } from "vitest";
 export interface LoadedApp {
   generate: typeof import("@/app/api/generate/route");
   stats: typeof import("@/app/api/stats/route");
+  valkey: typeof import("@/app/api/valkey/route");
   simulate: typeof import("@/app/api/simulate/route");
   limits: typeof import("@/app/api/limits/[identity]/route");
   health: typeof import("@/app/api/health/route");
@@ -31,9 +32,10 @@ export async function loadApp(env: Record<string, string> = {}): Promise<LoadedA
   vi.resetModules();
   const prefix = env.VALKEY_PREFIX ?? `t${randomBytes(4).toString("hex")}:`;
   Object.assign(process.env, { VALKEY_PREFIX: prefix }, env);
-  const [generate, stats, simulate, limits, health, metrics, lab, chat, models, depsModule, client] = await Promise.all([
+  const [generate, stats, valkey, simulate, limits, health, metrics, lab, chat, models, depsModule, client] = await Promise.all([
     import("@/app/api/generate/route"),
     import("@/app/api/stats/route"),
+    import("@/app/api/valkey/route"),
     import("@/app/api/simulate/route"),
     import("@/app/api/limits/[identity]/route"),
     import("@/app/api/health/route"),
@@ -49,6 +51,7 @@ export async function loadApp(env: Record<string, string> = {}): Promise<LoadedA
   return {
     generate,
     stats,
+    valkey,
     simulate,
     limits,
     health,

@@ -33,6 +33,9 @@
   KEYS[9]  top blocked         sorted set, blocked requests per identity this minute
   KEYS[10] active callers      HyperLogLog of the identities seen in this time bucket
   KEYS[11] events              stream, capped at ARGV[8] entries
+  KEYS[12] hot prompts         sorted set, hits per prompt this minute (Space-Saving, ARGV[30] members)
+  KEYS[13] limit index         sorted set, member = identity, score = when its limit state expires
+                               (Unix ms): the TTL histogram of live limit state, read by ZCOUNT
 
   ARGV is built in one place, encodeDecideArgs() in lib/gateway/rate-limit.ts.
   ARGV[1]  now                 Unix time, ms (from the caller, so tests can fix the clock)
@@ -61,6 +64,8 @@
   ARGV[34] door                "generate" | "openai": the dialect the request came in by
   ARGV[35] model               the model asked for, for the event
   ARGV[36] max age             ms; a cached entry older than this is a miss (0: any age)
+  ARGV[37] hot member          "<full prompt hash> <prompt preview>": counted in KEYS[12] when
+                               the request is answered without the model (hit or coalesced)
 
   Returns  { allowed (1|0), refused dimension (1-3, 0 when allowed),
              lock (0 none, 1 this request owns the generation, 2 another
@@ -83,6 +88,8 @@ local top_key     = KEYS[8]
 local topb_key    = KEYS[9]
 local active_key  = KEYS[10]  -- HyperLogLog, one per 10 s bucket
 local events_key  = KEYS[11]
+local hot_key     = KEYS[12]
+local limit_index_key = KEYS[13]
 
 local now         = tonumber(ARGV[1])   -- Unix ms
 local request_id  = ARGV[2]
@@ -102,6 +109,7 @@ local given_saved_ms     = tonumber(ARGV[33]) or 0  -- ms
 local door        = ARGV[34]            -- "generate" | "openai"
 local model       = ARGV[35]
 local max_age     = tonumber(ARGV[36]) or 0  -- ms; 0 = any age
+local hot_member  = ARGV[37] or ""
 -- Hits and misses are counted when this script looks the cache up or the caller did.
 local counts_cache = use_cache or outcome ~= ""
 
@@ -188,10 +196,15 @@ for i, d in ipairs(dims) do
 end
 
 -- 2. Consume all or nothing. A refused request reports what is left, untouched.
+--    expires_at: when the last of this caller's limit keys expires (for the limit index).
+local expires_at = 0
 for _, d in ipairs(dims) do
   if d.state then
     if allowed then
-      if d.cost > 0 then d.impl.commit(d.key, d.state, now, d.window, d.cost, request_id, margin) end
+      if d.cost > 0 then
+        local ttl = d.impl.commit(d.key, d.state, now, d.window, d.cost, request_id, margin)
+        if ttl and now + ttl > expires_at then expires_at = now + ttl end
+      end
     elseif d.state.allowed then
       d.state = d.impl.check(d.key, now, d.limit, d.window, 0)
     end
@@ -258,6 +271,19 @@ bump_top(top_key, identity)
 -- grows with the callers and keeps its hash table after being trimmed).
 redis.call("PFADD", active_key, identity)
 redis.call("EXPIRE", active_key, top_ttl)
+-- Hot prompts: the prompts answered without the model, Space-Saving like the consumers.
+if allowed and (hit or coalesced) and hot_member ~= "" then bump_top(hot_key, hot_member) end
+-- The limit index: one member per caller with live limit state, scored by when
+-- that state is gone. GT only ever moves a score later (a new member is added);
+-- the expired are trimmed here, so the set holds as many members as there are
+-- callers with state, and it expires with the last of them.
+if expires_at > 0 then
+  redis.call("ZADD", limit_index_key, "GT", expires_at, identity)
+  redis.call("ZREMRANGEBYSCORE", limit_index_key, "-inf", now)
+  if redis.call("PEXPIRETIME", limit_index_key) < expires_at then
+    redis.call("PEXPIREAT", limit_index_key, expires_at)
+  end
+end
 
 -- 5. The event, for outcomes that end here (a miss is logged by store.lua).
 --    It names the refusing policy, and shows that dimension's numbers.

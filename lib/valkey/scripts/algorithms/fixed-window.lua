@@ -11,7 +11,8 @@
 
   As a module: fixed_window.check(key, now, limit, window, cost) reads only
   and returns { allowed, remaining, reset_at, retry_after, used };
-  fixed_window.commit(key, state, now, window, cost, member, margin) writes.
+  fixed_window.commit(key, state, now, window, cost, member, margin) writes
+    and returns the TTL it gave the key, ms.
 
   Standalone, as a command of its own: standalone.lua (the same KEYS, ARGV
   and reply for all four algorithms).
@@ -41,7 +42,9 @@ end
 
 function fixed_window.commit(key, s, now, window, cost, member, margin)
   redis.call("HSET", key, "w", string.format("%.0f", s.index), "n", s.used)
-  redis.call("PEXPIRE", key, (s.index + 1) * window - now + margin)
+  local ttl = (s.index + 1) * window - now + margin
+  redis.call("PEXPIRE", key, ttl)
+  return ttl
 end
 
 -- Settle a reservation made at decided_at: `units` off its window if that

@@ -14,7 +14,8 @@
 
   As a module: sliding_counter.check(key, now, limit, window, cost) reads
   only and returns { allowed, remaining, reset_at, retry_after, used };
-  sliding_counter.commit(key, state, now, window, cost, member, margin) writes.
+  sliding_counter.commit(key, state, now, window, cost, member, margin) writes
+    and returns the TTL it gave the key, ms.
 
   Standalone, as a command of its own: standalone.lua (the same KEYS, ARGV
   and reply for all four algorithms).
@@ -82,7 +83,9 @@ end
 function sliding_counter.commit(key, s, now, window, cost, member, margin)
   redis.call("HSET", key, "w", string.format("%.0f", s.index), "cur", s.cur, "prev", s.prev)
   -- cur still weighs in during the next window.
-  redis.call("PEXPIRE", key, (s.index + 2) * window - now + margin)
+  local ttl = (s.index + 2) * window - now + margin
+  redis.call("PEXPIRE", key, ttl)
+  return ttl
 end
 
 -- Settle a reservation made at decided_at: `units` off the window it was

@@ -13,7 +13,8 @@
       state table { allowed, remaining, reset_at, retry_after, used }
       describing the dimension as if this request were consumed (when it is
       allowed) or not (when refused);
-    sliding_log.commit(key, state, now, window, cost, member, margin) writes.
+    sliding_log.commit(key, state, now, window, cost, member, margin) writes
+    and returns the TTL it gave the key, ms.
 
   Standalone, as a command of its own: standalone.lua (the same KEYS, ARGV
   and reply for all four algorithms).
@@ -56,6 +57,7 @@ function sliding_log.commit(key, s, now, window, cost, member, margin)
     for i = 1, cost do redis.call("ZADD", key, now, member .. ":" .. i) end
   end
   redis.call("PEXPIRE", key, window + margin)
+  return window + margin
 end
 
 -- A log holds one member per unit, so it never limits tokens (policy.ts);

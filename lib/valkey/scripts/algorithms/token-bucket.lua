@@ -14,7 +14,8 @@
 
   As a module: token_bucket.check(key, now, limit, window, cost) reads only
   and returns { allowed, remaining, reset_at, retry_after, used };
-  token_bucket.commit(key, state, now, window, cost, member, margin) writes.
+  token_bucket.commit(key, state, now, window, cost, member, margin) writes
+    and returns the TTL it gave the key, ms.
 
   Standalone, as a command of its own: standalone.lua (the same KEYS, ARGV
   and reply for all four algorithms).
@@ -53,6 +54,7 @@ end
 function token_bucket.commit(key, s, now, window, cost, member, margin)
   redis.call("HSET", key, "lvl", string.format("%.0f", s.level), "ts", string.format("%.0f", s.ts))
   redis.call("PEXPIRE", key, s.full_in + margin)
+  return s.full_in + margin
 end
 
 -- Settle a reservation: `units` back into the bucket (negative: taken out),
