@@ -158,7 +158,8 @@ async function decideAndServe(deps: GatewayDeps, request: GatewayRequest): Promi
         maxAgeMs: cache.maxAgeSeconds === null ? 0 : Math.max(1, cache.maxAgeSeconds * 1000),
         door: request.door,
         model: request.model,
-        promptPreview: lastUserText(request.messages),
+        // Prompt text is kept (two minutes, for the hot-prompts view) only where the dashboard may show it.
+        promptPreview: config.NODE_ENV !== "production" || config.FLOWGATE_DEMO ? lastUserText(request.messages) : "",
         streamCap: config.STREAM_MAXLEN,
         lockTtlMs: config.STAMPEDE_LOCK_MS,
         now: deps.now(),

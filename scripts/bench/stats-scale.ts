@@ -55,6 +55,10 @@ export interface StatsPhase {
   emptyLatency: LatencySummary;
   /** Valkey CPU per /api/stats on the filled server, µs (INFO commandstats, all commands). */
   serverMicros: number;
+  /** Commands one /api/stats sends (its own count, `cost.commands`). */
+  commands: number;
+  /** GET /api/valkey (the "under the hood" views), measured the same way right after. */
+  views: { latency: LatencySummary; emptyLatency: LatencySummary; serverMicros: number; commands: number };
 }
 
 export interface StatsResult {
@@ -99,19 +103,59 @@ async function fill(redis: Redis, total: number, lifetimeMs: number): Promise<vo
   );
 }
 
-type StatsBody = { connected: boolean; keyDistribution: { rateLimit: number; cache: number } };
+type StatsBody = { connected: boolean; keyDistribution: { rateLimit: number; cache: number }; cost: { commands: number } };
+type Route = "/api/stats" | "/api/valkey";
 
-async function getStats(appUrl: string): Promise<StatsBody> {
-  const res = await fetch(`${appUrl}/api/stats`);
+async function getStats(appUrl: string, route: Route = "/api/stats"): Promise<StatsBody> {
+  const res = await fetch(`${appUrl}${route}`);
   const body = (await res.json()) as StatsBody;
-  if (!res.ok || !body.connected) throw new Error(`/api/stats answered ${res.status} connected=${body.connected}`);
+  if (!res.ok || !body.connected) throw new Error(`${route} answered ${res.status} connected=${body.connected}`);
   return body;
 }
 
-async function timed(appUrl: string): Promise<number> {
+async function timed(appUrl: string, route: Route): Promise<number> {
   const t = performance.now();
-  await getStats(appUrl);
+  await getStats(appUrl, route);
   return performance.now() - t;
+}
+
+/** Valkey CPU since the last RESETSTAT, µs, all commands but CONFIG's (the bench's own). */
+async function serverUsec(redis: Redis): Promise<number> {
+  let usec = 0;
+  for (const line of (await redis.info("commandstats")).split(/\r?\n/)) {
+    const m = /^cmdstat_([^:]+):calls=\d+,usec=(\d+)/.exec(line);
+    if (m?.[1] && !m[1].startsWith("config")) usec += Number(m[2]);
+  }
+  return usec;
+}
+
+/** One route timed on both servers in alternation; the filled server's Valkey CPU per call. */
+async function measureRoute(apps: { filled: string; empty: string }, redis: Redis, route: Route, requests: number) {
+  for (let i = 0; i < 20; i++) {
+    await getStats(apps.filled, route);
+    await getStats(apps.empty, route);
+  }
+  const filled: number[] = [];
+  const empty: number[] = [];
+  await redis.config("RESETSTAT");
+  for (let i = 0; i < requests; i++) {
+    if (i % 2 === 0) {
+      filled.push(await timed(apps.filled, route));
+      empty.push(await timed(apps.empty, route));
+    } else {
+      empty.push(await timed(apps.empty, route));
+      filled.push(await timed(apps.filled, route));
+    }
+  }
+  const usec = await serverUsec(redis);
+  const seen = await getStats(apps.filled, route);
+  return {
+    latency: summarize(filled),
+    emptyLatency: summarize(empty),
+    serverMicros: Math.round((usec / requests) * 10) / 10,
+    commands: seen.cost.commands,
+    seen,
+  };
 }
 
 /**
@@ -133,41 +177,23 @@ export async function measureStatsAtScale(
     if (size > 0) await fill(redis, size, 600_000);
     const fillSeconds = (performance.now() - t) / 1000;
     const dbsize = await redis.dbsize();
-    for (let i = 0; i < 20; i++) {
-      await getStats(apps.filled);
-      await getStats(apps.empty);
-    }
-    const filled: number[] = [];
-    const empty: number[] = [];
-    await redis.config("RESETSTAT");
-    for (let i = 0; i < opts.requests; i++) {
-      if (i % 2 === 0) {
-        filled.push(await timed(apps.filled));
-        empty.push(await timed(apps.empty));
-      } else {
-        empty.push(await timed(apps.empty));
-        filled.push(await timed(apps.filled));
-      }
-    }
-    let usec = 0;
-    for (const line of (await redis.info("commandstats")).split(/\r?\n/)) {
-      const m = /^cmdstat_([^:]+):calls=\d+,usec=(\d+)/.exec(line);
-      if (m?.[1] && !m[1].startsWith("config")) usec += Number(m[2]);
-    }
-    const seen = await getStats(apps.filled);
+    const stats = await measureRoute(apps, redis, "/api/stats", opts.requests);
+    const { seen: _seen, ...views } = await measureRoute(apps, redis, "/api/valkey", opts.requests);
     const phase: StatsPhase = {
       keys: size,
       dbsize,
-      reportedWindows: seen.keyDistribution.rateLimit,
-      reportedCached: seen.keyDistribution.cache,
+      reportedWindows: stats.seen.keyDistribution.rateLimit,
+      reportedCached: stats.seen.keyDistribution.cache,
       fillSeconds,
-      latency: summarize(filled),
-      emptyLatency: summarize(empty),
-      serverMicros: Math.round((usec / opts.requests) * 10) / 10,
+      latency: stats.latency,
+      emptyLatency: stats.emptyLatency,
+      serverMicros: stats.serverMicros,
+      commands: stats.commands,
+      views,
     };
     phases.push(phase);
     log(
-      `stats: ${size.toLocaleString("en-US")} keys (filled in ${fillSeconds.toFixed(1)} s): p50 ${phase.latency.p50.toFixed(2)} / ${phase.emptyLatency.p50.toFixed(2)} ms, p99 ${phase.latency.p99.toFixed(2)} / ${phase.emptyLatency.p99.toFixed(2)} ms (filled / empty), Valkey ${phase.serverMicros} µs per stats`,
+      `stats: ${size.toLocaleString("en-US")} keys (filled in ${fillSeconds.toFixed(1)} s): p50 ${phase.latency.p50.toFixed(2)} / ${phase.emptyLatency.p50.toFixed(2)} ms, p99 ${phase.latency.p99.toFixed(2)} / ${phase.emptyLatency.p99.toFixed(2)} ms (filled / empty), Valkey ${phase.serverMicros} µs and ${phase.commands} commands per stats; /api/valkey p50 ${views.latency.p50.toFixed(2)} / ${views.emptyLatency.p50.toFixed(2)} ms, Valkey ${views.serverMicros} µs and ${views.commands} commands per call`,
     );
   }
   await redis.flushall();

@@ -9,9 +9,10 @@ export const dynamic = "force-dynamic";
 /**
  * What Valkey does under the hood: memory and TTLs, command latency, hot
  * prompts and evictions, stream health and consumer lag (lib/stats/valkey-views.ts).
- * 200 with `connected: false` while Valkey is away. In production the hot
- * prompts' text is left out unless the request carries the admin token; the
- * local demo (FLOWGATE_DEMO) shows it.
+ * 200 with `connected: false` while Valkey is away. In production (without
+ * FLOWGATE_DEMO) the gateway never writes prompt text to Valkey (hot prompts
+ * are counted by hash alone), and any preview is left out of the answer
+ * unless the request carries the admin token.
  */
 export async function GET(request?: Request): Promise<Response> {
   try {
