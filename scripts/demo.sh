@@ -13,6 +13,33 @@ fg_ensure_node_modules
 LOCAL_URL="redis://127.0.0.1:6380"
 DATA_DIR="$FG_ROOT/.valkey"
 
+# The eviction policy Flowgate needs (docs/operations.md#maxmemory-and-eviction), as
+# docker-compose.yml runs it: capped at 256 MB, a full server drops the least frequently used
+# keys (cold cached prompts) and keeps active callers' limit state and hot prompts. Valkey's
+# defaults (no maxmemory, noeviction) would grow without bound, or once capped refuse every decision.
+VALKEY_MAXMEMORY=256mb
+VALKEY_MAXMEMORY_POLICY=allkeys-lfu
+
+# Applied with CONFIG SET to the server this script has just started (scripts/lib/provision.sh
+# starts it with the defaults); a VALKEY_URL of your own, or a server already running, is left as it is.
+configure_local_valkey() {
+  if node -e '
+    const Redis = require("ioredis");
+    const [url, maxmemory, policy] = process.argv.slice(1);
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on("error", () => {});
+    client.connect()
+      .then(() => client.config("SET", "maxmemory", maxmemory))
+      .then(() => client.config("SET", "maxmemory-policy", policy))
+      .then(() => client.quit())
+      .catch((err) => { console.error(err.message); process.exit(1); });
+  ' "$LOCAL_URL" "$VALKEY_MAXMEMORY" "$VALKEY_MAXMEMORY_POLICY"; then
+    fg_log "local Valkey: maxmemory $VALKEY_MAXMEMORY, maxmemory-policy $VALKEY_MAXMEMORY_POLICY"
+  else
+    fg_log "could not set maxmemory on $LOCAL_URL: it runs with its defaults (docs/operations.md#maxmemory-and-eviction)"
+  fi
+}
+
 wait_for_url() { # URL SECONDS
   local url="$1" deadline=$((SECONDS + $2))
   while ((SECONDS < deadline)); do
@@ -32,6 +59,7 @@ else
     fg_log "using the Valkey already answering at $LOCAL_URL"
   elif fg_find_valkey_server >/dev/null; then
     fg_start_local_valkey 6380 "$DATA_DIR"
+    configure_local_valkey
   elif fg_docker_available; then
     fg_log "starting Valkey with: docker compose up -d valkey"
     docker compose up -d valkey >&2
@@ -41,6 +69,7 @@ else
     }
   elif fg_install_valkey; then
     fg_start_local_valkey 6380 "$DATA_DIR"
+    configure_local_valkey
   else
     exit 1
   fi

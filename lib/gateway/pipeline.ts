@@ -21,7 +21,7 @@ import {
   type GenerationParams,
   type Usage,
 } from "@/lib/gateway/upstreams/types";
-import { isValkeyUnavailable } from "@/lib/valkey/client";
+import { isValkeyOutOfMemory, isValkeyUnavailable } from "@/lib/valkey/client";
 import type { Door } from "@/lib/schemas";
 
 /**
@@ -168,6 +168,10 @@ async function decideAndServe(deps: GatewayDeps, request: GatewayRequest): Promi
     metrics.decisionSeconds.observe({ path: "valkey" }, (performance.now() - startedAt) / 1000);
   } catch (error) {
     if (!(error instanceof BreakerOpenError)) metrics.valkeyErrors.inc({ operation: "decide" });
+    // A full server is an operator's problem to see in the log; the breaker keeps this to a few lines.
+    if (isValkeyOutOfMemory(error)) {
+      console.warn(`[flowgate] Valkey is out of memory: request ${requestId} follows FAIL_MODE (set maxmemory-policy allkeys-lfu, docs/operations.md)`);
+    }
     if (!(error instanceof BreakerOpenError) && !isValkeyUnavailable(error)) {
       console.error(`[flowgate] decide failed for request ${requestId}`, error);
       throw new GatewayError("internal_error", "The gateway failed to decide this request. It was not served; the failure is logged.", {

@@ -43,8 +43,12 @@ export function fatalValkeyError(client: ValkeyClient): string | undefined {
   return fatal.get(client);
 }
 
-/** Reply errors a Valkey sends while it cannot serve: as unusable as no answer at all. */
-const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOAUTH|WRONGPASS)\b/;
+/**
+ * Reply errors a Valkey sends while it cannot serve: as unusable as no answer
+ * at all. OOM is a full server whose maxmemory-policy evicts nothing: every
+ * decision writes, so none can be made until memory frees up.
+ */
+const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOAUTH|WRONGPASS|OOM)\b/;
 const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
 /** ioredis's own words when it gives up on a command (its class names do not survive bundling, its messages do). */
 const UNAVAILABLE_MESSAGES =
@@ -63,6 +67,11 @@ export function isValkeyUnavailable(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   if (code && UNAVAILABLE_CODES.has(code)) return true;
   return UNAVAILABLE_MESSAGES.test(error.message);
+}
+
+/** Valkey refused a write for want of memory (maxmemory reached, and nothing it may evict). */
+export function isValkeyOutOfMemory(error: unknown): boolean {
+  return error instanceof ReplyError && /^OOM\b/.test((error as Error).message);
 }
 
 export function isClusterClient(client: ValkeyClient): client is Cluster {

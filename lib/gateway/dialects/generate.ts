@@ -9,6 +9,7 @@ import { cacheTag } from "@/lib/gateway/prompt-cache";
 import type { Decision } from "@/lib/gateway/rate-limit";
 import { defaultModel } from "@/lib/gateway/upstreams";
 import { jsonResponse } from "@/lib/http";
+import { isValkeyOutOfMemory } from "@/lib/valkey/client";
 import type { GenerateRequest } from "@/lib/schemas";
 
 /**
@@ -49,6 +50,9 @@ export function limitsOf(d: Decision) {
  * anything else is ioredis's or the OS's and stays in the log.
  */
 export function unavailableSentence(error: unknown): string {
+  if (isValkeyOutOfMemory(error)) {
+    return "Valkey is out of memory and its maxmemory-policy evicts nothing, so the gateway cannot record decisions, and FAIL_MODE=closed refuses to serve requests it cannot limit. Try again shortly.";
+  }
   const cause = isGatewayError(error) ? ` ${error.message}.`.replace(/\.\.$/, ".") : "";
   return `The gateway cannot reach Valkey, and FAIL_MODE=closed refuses to serve requests it cannot limit.${cause} Try again shortly.`;
 }
