@@ -12,6 +12,7 @@ import { TrafficChart } from "@/components/traffic-chart";
 import { TryItPanel } from "@/components/try-it-panel";
 import { LegendDot, OUTCOME_COLORS } from "@/components/ui";
 import { ValkeyFacts } from "@/components/valkey-panel";
+import { ValkeyUnderTheHood } from "@/components/valkey-under-the-hood";
 
 export default async function DashboardPage() {
   // Rendered per request so proxy.ts's CSP nonce reaches Next's scripts.
@@ -71,6 +72,8 @@ export default async function DashboardPage() {
         <ValkeyFacts />
         <CommandsExplainer />
       </div>
+
+      <ValkeyUnderTheHood />
 
       <footer className="flex flex-col gap-1 border-t border-slate-800 pt-4 text-xs text-slate-500 sm:flex-row sm:justify-between">
         <span>Flowgate: rate limiting, prompt caching and decision logging on Valkey. The LLM is simulated.</span>

@@ -449,6 +449,12 @@ export const valkeyViewsSchema = z.object({
     usecPerDecision: z.number().nullable(),
     /** Decisions per second over the interval. */
     decisionsPerSec: z.number().nullable(),
+    /**
+     * Script calls of the interval in the slow log, left out of the two means
+     * above: on a shared machine one descheduled call can take 50 ms of wall
+     * time and would swamp a few hundred ordinary ones.
+     */
+    slowCallsExcluded: z.number().int(),
     rows: z.array(commandRowSchema),
     slowlog: z.array(slowlogEntrySchema),
   }),

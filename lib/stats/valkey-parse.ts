@@ -145,6 +145,22 @@ export function slowlogEntries(replies: unknown[], scriptNames: Map<string, stri
   return entries.sort((a, b) => b.at - a.at || b.id - a.id).slice(0, n);
 }
 
+/**
+ * Script calls and µs of an interval that began at `since` (Unix ms), less
+ * the script calls in the slow log that may fall in it (SLOWLOG's times are
+ * whole seconds): one descheduled call on a busy machine would otherwise
+ * swamp the mean of hundreds.
+ */
+export function withoutSlowCalls(
+  delta: CommandCounters,
+  slowlog: readonly SlowlogEntry[],
+  since: number,
+): CommandCounters & { excluded: number } {
+  const slow = slowlog.filter((e) => (SCRIPT_COMMANDS as readonly string[]).includes(e.command) && e.at + 1000 > since);
+  const usec = slow.reduce((sum, e) => sum + e.durationUs, 0);
+  return { calls: delta.calls - slow.length, usec: Math.max(0, delta.usec - usec), excluded: slow.length };
+}
+
 export interface StreamInfo {
   length: number;
   entriesAdded: number;

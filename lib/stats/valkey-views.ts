@@ -19,6 +19,7 @@ import {
   slowlogEntries,
   streamInfo,
   ttlBuckets,
+  withoutSlowCalls,
   zcountBounds,
   type CommandCounters,
 } from "@/lib/stats/valkey-parse";
@@ -96,7 +97,15 @@ function emptyViews(deps: GatewayDeps, error: string): ValkeyViews {
       })),
     },
     ttl: { cache: histogram(cacheTtlEdges(config.CACHE_TTL_SECONDS)), limits: histogram(LIMIT_TTL_EDGES) },
-    commands: { intervalSeconds: null, usecPerScriptCall: null, usecPerDecision: null, decisionsPerSec: null, rows: [], slowlog: [] },
+    commands: {
+      intervalSeconds: null,
+      usecPerScriptCall: null,
+      usecPerDecision: null,
+      decisionsPerSec: null,
+      slowCallsExcluded: 0,
+      rows: [],
+      slowlog: [],
+    },
     cache: { hotPrompts: [], keyspaceHits: 0, keyspaceMisses: 0, evictedKeys: 0, expiredKeys: 0 },
     stream: { length: 0, cap: config.STREAM_MAXLEN, entriesAdded: 0, eventsPerSec: null, oldestAt: null, groups: [] },
     cost: { commands: 0, roundTrips: 0 },
@@ -316,8 +325,12 @@ export async function readValkeyViews(deps: GatewayDeps): Promise<ValkeyViews> {
     const baseCounters = base ? countersOf(base.fields) : null;
     const baseScripts = baseCounters ? scriptCounters(baseCounters) : null;
     const seconds = spanMs ? spanMs / 1000 : null;
-    const dScriptCalls = baseScripts ? scripts.calls - baseScripts.calls : 0;
-    const dScriptUsec = baseScripts ? scripts.usec - baseScripts.usec : 0;
+    const slowlog = slowlogEntries(slowlogs, scriptNamesBySha(), SLOWLOG_N);
+    const scriptDelta = base && baseScripts
+      ? withoutSlowCalls({ calls: scripts.calls - baseScripts.calls, usec: scripts.usec - baseScripts.usec }, slowlog, base.fields.at ?? base.t)
+      : { calls: 0, usec: 0, excluded: 0 };
+    const dScriptCalls = scriptDelta.calls;
+    const dScriptUsec = scriptDelta.usec;
     const dRequests = base ? requests - (base.fields.req ?? 0) : 0;
     const dEntries = base ? entriesAdded - (base.fields.ea ?? 0) : 0;
     const usecPerScriptCall = base ? perUnit(dScriptUsec, dScriptCalls) : null;
@@ -366,8 +379,9 @@ export async function readValkeyViews(deps: GatewayDeps): Promise<ValkeyViews> {
         usecPerScriptCall: usecPerScriptCall === null ? null : round(usecPerScriptCall, 2),
         usecPerDecision: usecPerDecision === null ? null : round(usecPerDecision, 2),
         decisionsPerSec: seconds && dRequests >= 0 ? round(dRequests / seconds, 1) : null,
+        slowCallsExcluded: scriptDelta.excluded,
         rows: commandRows(counters, baseCounters, spanMs, latencyPercentiles(infos)),
-        slowlog: slowlogEntries(slowlogs, scriptNamesBySha(), SLOWLOG_N),
+        slowlog,
       },
       cache: {
         hotPrompts: hot.map(([member, hits], i) => {

@@ -8,6 +8,7 @@ import {
   slowlogEntries,
   streamInfo,
   ttlBuckets,
+  withoutSlowCalls,
   zcountBounds,
 } from "@/lib/stats/valkey-parse";
 import { parseInfo } from "@/lib/stats/snapshot";
@@ -65,6 +66,22 @@ describe("INFO commandstats and latencystats", () => {
 });
 
 describe("SLOWLOG, XINFO", () => {
+  it("leaves the interval's slow script calls out of its mean", () => {
+    const slowlog = [
+      { id: 3, at: 1_700_000_010_000, durationUs: 66_000, command: "evalsha", script: "decide" },
+      { id: 2, at: 1_700_000_009_000, durationUs: 12_000, command: "zadd", script: null },
+      { id: 1, at: 1_699_999_000_000, durationUs: 50_000, command: "evalsha", script: "store" },
+    ];
+    // 200 calls, 66 ms of them in one call the slow log caught: 199 calls, 20 µs each.
+    expect(withoutSlowCalls({ calls: 200, usec: 66_000 + 199 * 20 }, slowlog, 1_700_000_005_000)).toEqual({
+      calls: 199,
+      usec: 199 * 20,
+      excluded: 1,
+    });
+    // An entry in the interval's first second counts (SLOWLOG's times are whole seconds).
+    expect(withoutSlowCalls({ calls: 5, usec: 70_000 }, slowlog, 1_700_000_010_500).excluded).toBe(1);
+  });
+
   it("names the script an EVALSHA ran and shows no arguments", () => {
     const names = new Map([["abc123", "decide"]]);
     const reply = [
