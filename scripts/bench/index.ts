@@ -25,6 +25,7 @@ import { startMemoryPhase } from "./memory";
 import { evaluateGoals, renderMarkdown, type BenchResults } from "./report";
 import { countRoundTrips } from "./round-trips";
 import { measureStatsAtScale } from "./stats-scale";
+import { measureLighthouse } from "./lighthouse";
 import { buildApp, hasBuild, log, ROOT, serverVersion, startApp, startValkey } from "./support";
 
 async function main(): Promise<void> {
@@ -71,6 +72,8 @@ async function main(): Promise<void> {
     });
     log("dashboard");
     const dashboard = await measureDashboard(app.url, { loads: 5 });
+    log("lighthouse");
+    const lighthouseResult = await measureLighthouse(app.url, { runs: quick ? 1 : 3 });
     log("stats at scale");
     const stats = await measureStatsAtScale({ filled: app.url, empty: emptyApp.url }, inspect, {
       sizes: quick ? [0, 10_000, 100_000] : [0, 100_000, 1_000_000],
@@ -100,6 +103,7 @@ async function main(): Promise<void> {
       stats,
       memory: memoryResult,
       dashboard,
+      lighthouse: lighthouseResult,
     };
     const results: BenchResults = { ...partial, goals: evaluateGoals(partial) };
     const markdown = renderMarkdown(results);

@@ -3,6 +3,7 @@
  * same run, each goal marked met or not, with the reason where not.
  */
 import type { DashboardResult } from "./dashboard";
+import type { LighthouseResult, LighthouseRun } from "./lighthouse";
 import type { DecisionResult } from "./decision";
 import type { HttpResult } from "./http";
 import type { MemoryResult } from "./memory";
@@ -20,6 +21,7 @@ export interface BenchResults {
   stats: StatsResult;
   memory: MemoryResult;
   dashboard: DashboardResult;
+  lighthouse: LighthouseResult;
   goals: Goal[];
 }
 
@@ -116,6 +118,22 @@ export function evaluateGoals(r: Omit<BenchResults, "goals">): Goal[] {
         ? undefined
         : `the stats read took longer with ${int(biggest.keys)} keys${control ? ` (with both servers empty the ratio was p50 ${ratio(control.latency.p50 / control.emptyLatency.p50)}, p99 ${ratio(control.latency.p99 / control.emptyLatency.p99)})` : ""}`,
   });
+  for (const [preset, run, target] of [
+    ["mobile", r.lighthouse.mobile, 90],
+    ["desktop", r.lighthouse.desktop, 98],
+  ] as const) {
+    const tbtOk = preset === "desktop" || run.totalBlockingTime <= 200;
+    goals.push({
+      name: `Lighthouse ${preset}`,
+      goal: preset === "mobile" ? "performance ≥ 90, TBT ≤ 200 ms" : "performance ≥ 98",
+      value: `${run.performance}, TBT ${Math.round(run.totalBlockingTime)} ms`,
+      met: run.performance >= target && tbtOk,
+      reason:
+        run.performance >= target && tbtOk
+          ? undefined
+          : `${Math.round(run.mainThreadWork)} ms of main-thread work, ${kib(run.unusedJavaScript)} of unused JavaScript, ${int(run.domNodes)} DOM nodes`,
+    });
+  }
   const m = r.memory;
   const back = m.final === null ? Number.NaN : (m.final - m.baseline) / m.baseline;
   goals.push({
@@ -210,6 +228,14 @@ export function renderMarkdown(r: BenchResults): string {
   );
   lines.push(
     `| Dashboard: navigation → first traffic chart drawn, Chromium, cold | median ${r.dashboard.firstChartMedianMs} ms of ${r.dashboard.loads} (${r.dashboard.firstChartMs.join(", ")}) | | | (info) | |`,
+  );
+  const lh = (run: LighthouseRun) =>
+    `performance ${run.performance}; TBT ${int(run.totalBlockingTime)} ms, LCP ${(run.largestContentfulPaint / 1000).toFixed(1)} s, FCP ${(run.firstContentfulPaint / 1000).toFixed(1)} s, CLS ${run.cumulativeLayoutShift.toFixed(3)}, ${(run.mainThreadWork / 1000).toFixed(1)} s main-thread work, ${kib(run.unusedJavaScript)} unused JS, ${kib(run.totalBytes)} transferred, ${int(run.domNodes)} DOM nodes`;
+  lines.push(
+    `| Lighthouse ${r.lighthouse.version} mobile preset (slow 4G, 4× CPU), median of ${r.lighthouse.runs} (${r.lighthouse.mobileScores.join(", ")}) | ${lh(r.lighthouse.mobile)} | before issue 12 (main, 2026-12-01, Lighthouse 12): performance 60; TBT 1,890 ms, LCP 3.9 s, 5.4 s main-thread work, 129 KiB unused JS, 1,120 DOM nodes | | ≥ 90, TBT ≤ 200 ms | ${met(goal("Lighthouse mobile"))} |`,
+  );
+  lines.push(
+    `| Lighthouse ${r.lighthouse.version} desktop preset, median of ${r.lighthouse.runs} (${r.lighthouse.desktopScores.join(", ")}) | ${lh(r.lighthouse.desktop)} | | | ≥ 98 | ${met(goal("Lighthouse desktop"))} |`,
   );
   lines.push("");
   lines.push("Where decide's server time goes, µs per call (INFO commandstats; the rest of the per-call time is the Lua interpreter, argument handling and, on a hit, `cjson.decode` of the cached answer):");

@@ -1,0 +1,105 @@
+/**
+ * Lighthouse 12.2.3 (pinned: scores move between versions) on the production
+ * build's dashboard, with its mobile preset (simulated slow 4G and a 4× slower
+ * CPU) and its desktop preset, in Debian's Chromium (CHROME_PATH). Each preset
+ * runs `runs` times in a fresh browser; the run with the median score is kept,
+ * as Lighthouse's docs advise for a noisy machine. Traffic has been sent
+ * before, so the page draws its charts rather than its empty states.
+ */
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import type { Result } from "lighthouse";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../tests/support/chromium";
+import { ROOT, log } from "./support";
+
+export interface LighthouseRun {
+  /** 0-100. */
+  performance: number;
+  /** ms */
+  totalBlockingTime: number;
+  largestContentfulPaint: number;
+  firstContentfulPaint: number;
+  speedIndex: number;
+  cumulativeLayoutShift: number;
+  /** ms of main-thread work. */
+  mainThreadWork: number;
+  /** bytes of JavaScript Lighthouse finds unused. */
+  unusedJavaScript: number;
+  /** bytes transferred, all resources. */
+  totalBytes: number;
+  domNodes: number;
+}
+
+export interface LighthouseResult {
+  version: string;
+  runs: number;
+  mobile: LighthouseRun;
+  desktop: LighthouseRun;
+  /** Every run's score, in order, to show the spread. */
+  mobileScores: number[];
+  desktopScores: number[];
+}
+
+type Lhr = Result;
+
+function figures(lhr: Lhr): LighthouseRun {
+  const audit = (id: string) => lhr.audits[id];
+  const num = (id: string) => Math.round((audit(id)?.numericValue ?? Number.NaN) * 1000) / 1000;
+  const details = audit("unused-javascript")?.details as { overallSavingsBytes?: number } | undefined;
+  return {
+    performance: Math.round((lhr.categories.performance?.score ?? 0) * 100),
+    totalBlockingTime: num("total-blocking-time"),
+    largestContentfulPaint: num("largest-contentful-paint"),
+    firstContentfulPaint: num("first-contentful-paint"),
+    speedIndex: num("speed-index"),
+    cumulativeLayoutShift: num("cumulative-layout-shift"),
+    mainThreadWork: num("mainthread-work-breakdown"),
+    unusedJavaScript: details?.overallSavingsBytes ?? 0,
+    totalBytes: num("total-byte-weight"),
+    domNodes: num("dom-size"),
+  };
+}
+
+const exec = promisify(execFile);
+
+/** One run in a plain Node child (lighthouse-run.mjs says why). */
+async function once(url: string, preset: "mobile" | "desktop"): Promise<{ run: LighthouseRun; version: string }> {
+  const runner = path.join(ROOT, "scripts/bench/lighthouse-run.mjs");
+  const chromium = process.env.CHROME_PATH ?? CHROMIUM_PATH;
+  const { stdout } = await exec(process.execPath, [runner, url, preset, chromium, ...CHROMIUM_ARGS], {
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 180_000,
+  });
+  const lhr = JSON.parse(stdout) as Lhr;
+  if (lhr.runtimeError) throw new Error(`lighthouse: ${lhr.runtimeError.message}`);
+  return { run: figures(lhr), version: lhr.lighthouseVersion };
+}
+
+function medianRun(runs: LighthouseRun[]): LighthouseRun {
+  const sorted = [...runs].sort((a, b) => a.performance - b.performance);
+  return sorted[Math.floor((sorted.length - 1) / 2)] as LighthouseRun;
+}
+
+export async function measureLighthouse(appUrl: string, opts: { runs: number }): Promise<LighthouseResult> {
+  const mobile: LighthouseRun[] = [];
+  const desktop: LighthouseRun[] = [];
+  let version = "";
+  // Interleaved, so a noisy minute on this shared machine lands on both presets.
+  for (let i = 0; i < opts.runs; i++) {
+    for (const preset of ["mobile", "desktop"] as const) {
+      const { run, version: v } = await once(`${appUrl}/`, preset);
+      version = v;
+      (preset === "mobile" ? mobile : desktop).push(run);
+      log(`lighthouse ${preset} ${i + 1}/${opts.runs}: performance ${run.performance}, TBT ${Math.round(run.totalBlockingTime)} ms, LCP ${Math.round(run.largestContentfulPaint)} ms`);
+    }
+  }
+  return {
+    version,
+    runs: opts.runs,
+    mobile: medianRun(mobile),
+    desktop: medianRun(desktop),
+    mobileScores: mobile.map((r) => r.performance),
+    desktopScores: desktop.map((r) => r.performance),
+  };
+}
