@@ -117,6 +117,16 @@ export async function runGatewayToEnd(
   return { ...result, entry: await result.generation.done };
 }
 
+/**
+ * A full server is an operator's problem to see in the log, with its fix;
+ * the breaker it opens keeps this to a few lines. True when it was one.
+ */
+function warnIfOutOfMemory(error: unknown, consequence: string): boolean {
+  if (!isValkeyOutOfMemory(error)) return false;
+  console.warn(`[flowgate] Valkey is out of memory: ${consequence} (run it with maxmemory-policy allkeys-lfu: docs/operations.md#maxmemory-and-eviction)`);
+  return true;
+}
+
 /** The last user message: what a person would call "the prompt". */
 function lastUserText(messages: readonly ChatMessage[]): string {
   for (let i = messages.length - 1; i >= 0; i--) if (messages[i]?.role === "user") return messages[i]!.content;
@@ -168,10 +178,7 @@ async function decideAndServe(deps: GatewayDeps, request: GatewayRequest): Promi
     metrics.decisionSeconds.observe({ path: "valkey" }, (performance.now() - startedAt) / 1000);
   } catch (error) {
     if (!(error instanceof BreakerOpenError)) metrics.valkeyErrors.inc({ operation: "decide" });
-    // A full server is an operator's problem to see in the log; the breaker keeps this to a few lines.
-    if (isValkeyOutOfMemory(error)) {
-      console.warn(`[flowgate] Valkey is out of memory: request ${requestId} follows FAIL_MODE (set maxmemory-policy allkeys-lfu, docs/operations.md)`);
-    }
+    warnIfOutOfMemory(error, `request ${requestId} follows FAIL_MODE`);
     if (!(error instanceof BreakerOpenError) && !isValkeyUnavailable(error)) {
       console.error(`[flowgate] decide failed for request ${requestId}`, error);
       throw new GatewayError("internal_error", "The gateway failed to decide this request. It was not served; the failure is logged.", {
@@ -397,7 +404,9 @@ async function generateInto(
   } catch (error) {
     // The answer is good; only its settling failed. Serve it and say why in the log.
     if (!(error instanceof BreakerOpenError)) deps.metrics.valkeyErrors.inc({ operation: "store" });
-    console.warn(`[flowgate] could not settle ${settlement.promptHash.slice(0, 12)}:`, error);
+    if (!warnIfOutOfMemory(error, `the answer to ${settlement.promptHash.slice(0, 12)} was served, not cached`)) {
+      console.warn(`[flowgate] could not settle ${settlement.promptHash.slice(0, 12)}:`, error);
+    }
   }
   if (failure) live.fail(failure);
   else live.finish(entry);
