@@ -5,9 +5,11 @@ import { CommandsExplainer } from "@/components/commands-explainer";
 import { ConnectionBadge, OutageBanner } from "@/components/connection-badge";
 import { HitRatioChart } from "@/components/hit-ratio-chart";
 import { KeyDistribution } from "@/components/key-distribution";
+import { PresenterButton } from "@/components/presenter-button";
 import { SimulatorPanel } from "@/components/simulator-panel";
 import { StatCards } from "@/components/stat-cards";
 import { TopConsumers } from "@/components/top-consumers";
+import { ThemeToggle } from "@/components/theme-toggle";
 import { TrafficChart } from "@/components/traffic-chart";
 import { TryItPanel } from "@/components/try-it-panel";
 import { LegendDot, OUTCOME_COLORS } from "@/components/ui";
@@ -31,54 +33,60 @@ export default async function DashboardPage() {
           </h1>
           <p className="mt-1 text-sm text-slate-400">A live AI-API gateway on Valkey: who is calling, who is refused, what the cache saves.</p>
         </div>
-        <ConnectionBadge />
+        <div className="flex flex-wrap items-center justify-end gap-3">
+          <PresenterButton />
+          <ConnectionBadge />
+          <ThemeToggle />
+        </div>
       </header>
 
-      <OutageBanner />
+      <main className="flex flex-col gap-4">
+        <OutageBanner />
 
-      <p className="rounded-xl border border-slate-800 bg-slate-900/40 px-4 py-3 text-sm leading-relaxed text-slate-300">
-        Every request, to <code className="text-sky-300">POST /api/generate</code> or through the OpenAI API at{" "}
-        <code className="text-sky-300">/v1</code> (point any OpenAI SDK here), is identified (API key, else IP), checked against its
-        plan&apos;s limits, answered from a prompt cache when the same question was asked before, and logged, in one atomic Valkey
-        call. <span className="whitespace-nowrap"><LegendDot color={OUTCOME_COLORS.generated} label="answered by the model" /></span>{" "}
-        <span className="whitespace-nowrap"><LegendDot color={OUTCOME_COLORS.cached} label="from the cache" /></span>{" "}
-        <span className="whitespace-nowrap"><LegendDot color={OUTCOME_COLORS.blocked} label="refused (429)" /></span>.{" "}
-        <a href="#simulator" className="text-sky-300 underline decoration-sky-700 underline-offset-2 hover:text-sky-200">
-          Fire the simulator
-        </a>{" "}
-        to watch it work.
-      </p>
+        <p className="rounded-xl border border-slate-800 bg-slate-900/40 px-4 py-3 text-sm leading-relaxed text-slate-300">
+          Every request, to <code className="text-sky-300">POST /api/generate</code> or through the OpenAI API at{" "}
+          <code className="text-sky-300">/v1</code> (point any OpenAI SDK here), is identified (API key, else IP), checked against its
+          plan&apos;s limits, answered from a prompt cache when the same question was asked before, and logged, in one atomic Valkey
+          call. <span className="whitespace-nowrap"><LegendDot color={OUTCOME_COLORS.generated} label="answered by the model" /></span>{" "}
+          <span className="whitespace-nowrap"><LegendDot color={OUTCOME_COLORS.cached} label="from the cache" /></span>{" "}
+          <span className="whitespace-nowrap"><LegendDot color={OUTCOME_COLORS.blocked} label="refused (429)" /></span>.{" "}
+          <a href="#simulator" className="text-sky-300 underline decoration-sky-700 underline-offset-2 hover:text-sky-200">
+            Fire the simulator
+          </a>{" "}
+          to watch it work.
+        </p>
 
-      <StatCards />
+        <StatCards />
 
-      <div className="grid gap-4 lg:grid-cols-3">
-        <TrafficChart className="lg:col-span-2" />
-        <SimulatorPanel className="lg:row-span-2" />
-        <div className="grid gap-4 md:grid-cols-2 lg:col-span-2">
-          <HitRatioChart />
-          <TopConsumers />
+        <div className="grid gap-4 lg:grid-cols-3">
+          <TrafficChart className="lg:col-span-2" />
+          <SimulatorPanel className="lg:row-span-2" />
+          <div className="grid gap-4 md:grid-cols-2 lg:col-span-2">
+            <HitRatioChart />
+            <TopConsumers />
+          </div>
         </div>
-      </div>
 
-      <div className="grid gap-4 lg:grid-cols-3">
-        <ActivityFeed className="lg:col-span-2" />
-        <TryItPanel />
-      </div>
+        <div className="grid gap-4 lg:grid-cols-3">
+          <ActivityFeed className="lg:col-span-2" />
+          <TryItPanel />
+        </div>
 
-      <AlgorithmLab />
+        <AlgorithmLab />
 
-      <div className="grid gap-4 lg:grid-cols-3">
-        <KeyDistribution />
-        <ValkeyFacts />
-        <CommandsExplainer />
-      </div>
+        <div className="grid gap-4 lg:grid-cols-3">
+          <KeyDistribution />
+          <ValkeyFacts />
+          <CommandsExplainer />
+        </div>
 
-      <ValkeyUnderTheHood />
+        <ValkeyUnderTheHood />
+      </main>
 
-      <footer className="flex flex-col gap-1 border-t border-slate-800 pt-4 text-xs text-slate-500 sm:flex-row sm:justify-between">
+      <footer className="flex flex-col gap-1 border-t border-slate-800 pt-4 text-xs text-slate-400 sm:flex-row sm:justify-between">
         <span>Flowgate: rate limiting, prompt caching and decision logging on Valkey. The LLM is simulated.</span>
         <span>
-          <a className="hover:text-slate-300" href="/api/stats">/api/stats</a> · Next.js · Recharts · ioredis
+          <a className="underline decoration-slate-600 underline-offset-2 hover:text-slate-200" href="/api/stats">/api/stats</a> · Next.js · Recharts · ioredis
         </span>
       </footer>
     </div>

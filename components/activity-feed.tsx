@@ -41,7 +41,7 @@ function Detail({ event, now }: { event: ActivityEvent; now: number }) {
     <dl data-testid="activity-detail" className="grid grid-cols-[6.5rem_1fr] gap-x-3 gap-y-1 rounded-b-lg border-x border-b border-slate-800 bg-slate-950/60 px-3 py-2 text-xs">
       {rows.map(([k, v]) => (
         <div key={k} className="contents">
-          <dt className="text-slate-500">{k}</dt>
+          <dt className="text-slate-400">{k}</dt>
           <dd className="break-all font-mono text-slate-200">{v}</dd>
         </div>
       ))}
@@ -88,7 +88,8 @@ export function ActivityFeed({ className }: { className?: string }) {
       ) : events.length === 0 ? (
         <EmptyState testId="activity-empty" title="No decisions yet" hint="Fire the load simulator: every request lands here." />
       ) : (
-        <ul className="max-h-[26rem] space-y-1.5 overflow-y-auto pr-1" aria-live="polite">
+        // Beside Try it (lg) the list fills the card's height, at least 26rem, instead of leaving a gap under it.
+        <ul className="max-h-[26rem] space-y-1.5 overflow-y-auto pr-1 lg:h-0 lg:max-h-none lg:min-h-[26rem] lg:flex-1" aria-live="polite">
           {events.map((event) => {
             const look = TYPE_LOOK[event.type];
             const expanded = open === event.id;
@@ -104,11 +105,11 @@ export function ActivityFeed({ className }: { className?: string }) {
                     fresh.has(event.id) && "animate-[arrive_1.2s_ease-out]",
                   )}
                 >
-                  <span className="w-14 shrink-0 font-mono tabular-nums text-slate-500" title={formatClock(event.timestamp)}>
+                  <span className="w-14 shrink-0 font-mono tabular-nums text-slate-400" title={formatClock(event.timestamp)}>
                     {now ? formatAgo(event.timestamp, now).replace(" ago", "") : formatClock(event.timestamp)}
                   </span>
                   <span className="min-w-0 flex-1 truncate font-mono text-slate-200">{formatIdentity(event.identity)}</span>
-                  <span className="hidden text-slate-500 sm:inline">{event.tier}</span>
+                  <span className="hidden text-slate-400 sm:inline">{event.tier}</span>
                   {event.model ? (
                     <span data-testid="activity-model" className="hidden max-w-[10rem] truncate font-mono text-slate-400 md:inline">
                       {event.model}

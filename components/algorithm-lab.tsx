@@ -1,11 +1,13 @@
 "use client";
 
+import "@/lib/hooks/zod-jitless";
 import { useState } from "react";
 import { Bar, CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import useSWR from "swr";
 import { formatBytes, formatRatio, toLabChartRows } from "@/lib/lab-view";
 import { labResultSchema, type LabResult } from "@/lib/schemas";
 import { ALGORITHMS, type Algorithm } from "@/lib/tiers";
+import { CHART_AXIS, CHART_COLORS, CHART_GRID } from "@/components/ui";
 
 /**
  * The algorithm lab: the same burst pattern (a burst on each side of a
@@ -15,10 +17,10 @@ import { ALGORITHMS, type Algorithm } from "@/lib/tiers";
  */
 
 const COLORS: Record<Algorithm, string> = {
-  "sliding-log": "#34d399",
-  "sliding-counter": "#60a5fa",
-  "token-bucket": "#fbbf24",
-  "fixed-window": "#f87171",
+  "sliding-log": "var(--chart-cache)",
+  "sliding-counter": CHART_COLORS.blue,
+  "token-bucket": CHART_COLORS.amber,
+  "fixed-window": CHART_COLORS.red,
 };
 
 const LIMITS = [5, 10, 20] as const;
@@ -49,10 +51,10 @@ export function AlgorithmLab() {
   });
 
   return (
-    <section data-testid="algorithm-lab" className="rounded-xl border border-slate-800 bg-slate-900/60 p-4 text-slate-100">
+    <section data-testid="algorithm-lab" aria-labelledby="lab-heading" className="rounded-xl border border-slate-800 bg-slate-900/60 p-4 text-slate-100">
       <header className="mb-3 flex flex-wrap items-center justify-between gap-3">
         <div>
-          <h2 className="text-lg font-semibold">Algorithm lab</h2>
+          <h2 id="lab-heading" className="text-lg font-semibold">Algorithm lab</h2>
           <p className="text-xs text-slate-400">
             One burst pattern, four limiters, simulated clock on private keys.
             {data ? ` ${data.sent} requests over ${data.windows} windows of ${data.windowMs / 1000} s, limit ${data.limit}.` : ""}
@@ -67,7 +69,7 @@ export function AlgorithmLab() {
             data-testid="lab-limit"
             value={limit}
             onChange={(e) => setLimit(Number(e.target.value))}
-            className="rounded-md border border-slate-700 bg-slate-950 px-2 py-1 text-sm"
+            className="rounded-md border border-slate-700 bg-slate-950 px-2 py-1 text-sm focus:border-sky-500 focus:outline-none focus:ring-2 focus:ring-sky-500/40"
           >
             {LIMITS.map((l) => (
               <option key={l} value={l}>
@@ -80,7 +82,7 @@ export function AlgorithmLab() {
             data-testid="lab-run"
             onClick={() => void mutate()}
             disabled={isValidating}
-            className="rounded-md bg-sky-600 px-3 py-1 text-sm font-medium hover:bg-sky-500 disabled:opacity-50"
+            className="rounded-md bg-sky-500 px-3 py-1 text-sm font-semibold text-slate-950 hover:brightness-110 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-300 focus-visible:ring-offset-2 focus-visible:ring-offset-slate-900 disabled:cursor-wait disabled:opacity-60"
           >
             {isValidating ? "Running…" : "Run again"}
           </button>
@@ -95,7 +97,7 @@ export function AlgorithmLab() {
       ) : error ? (
         <div data-testid="lab-error" role="alert" className="rounded-lg border border-red-900 bg-red-950/40 p-3 text-sm text-red-300">
           The lab could not run: {(error as Error).message}
-          <button type="button" onClick={() => void mutate()} className="ml-2 underline hover:text-red-200">
+          <button type="button" onClick={() => void mutate()} className="ml-2 rounded underline hover:text-red-200 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-500">
             Try again
           </button>
         </div>
@@ -116,16 +118,16 @@ function LabView({ data }: { data: LabResult }) {
     <div className="space-y-4">
       <div data-testid="lab-chart" className="h-64 w-full">
         <ResponsiveContainer width="100%" height="100%">
-          <ComposedChart data={rows} margin={{ top: 8, right: 8, bottom: 0, left: -16 }}>
-            <CartesianGrid stroke="#1e293b" vertical={false} />
-            <XAxis dataKey="label" tick={{ fill: "#94a3b8", fontSize: 11 }} interval={Math.max(0, Math.floor(rows.length / 10) - 1)} />
-            <YAxis allowDecimals={false} tick={{ fill: "#94a3b8", fontSize: 11 }} />
+          <ComposedChart data={rows} margin={{ top: 8, right: 8, bottom: 0, left: -16 }} title="Algorithm lab chart: the arrow keys step through the time steps">
+            <CartesianGrid stroke={CHART_GRID} vertical={false} />
+            <XAxis dataKey="label" {...CHART_AXIS} interval={Math.max(0, Math.floor(rows.length / 10) - 1)} />
+            <YAxis allowDecimals={false} {...CHART_AXIS} />
             <Tooltip
-              contentStyle={{ background: "#0f172a", border: "1px solid #334155", borderRadius: 8, fontSize: 12 }}
-              labelStyle={{ color: "#e2e8f0" }}
+              contentStyle={{ background: "var(--color-slate-900)", border: "1px solid var(--color-slate-700)", borderRadius: 8, fontSize: 12 }}
+              labelStyle={{ color: "var(--color-slate-200)" }}
             />
             <Legend wrapperStyle={{ fontSize: 12 }} />
-            <Bar dataKey="sent" name="sent" fill="#334155" isAnimationActive={false} />
+            <Bar dataKey="sent" name="sent" fill={CHART_COLORS.barMuted} isAnimationActive={false} />
             {ALGORITHMS.map((a) => (
               <Line
                 key={a}
@@ -141,8 +143,18 @@ function LabView({ data }: { data: LabResult }) {
           </ComposedChart>
         </ResponsiveContainer>
       </div>
+      <p className="sr-only">
+        The chart plots, for each time step, the requests sent (bars) and the requests each algorithm admitted (lines); the table below gives
+        each algorithm&apos;s totals.
+      </p>
 
-      <div className="overflow-x-auto">
+      {/* Wider than a phone: a keyboard can reach it and scroll it sideways. */}
+      <div
+        role="region"
+        aria-label="Algorithm lab results"
+        tabIndex={0}
+        className="overflow-x-auto rounded focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-500"
+      >
         <table data-testid="lab-table" className="w-full text-left text-sm">
           <thead className="text-xs uppercase text-slate-400">
             <tr>
@@ -166,22 +178,22 @@ function LabView({ data }: { data: LabResult }) {
                 </td>
                 <td className="py-1.5 pr-3 text-right tabular-nums">{a.boundaryBurstAdmitted}</td>
                 <td className="py-1.5 pr-3 text-right tabular-nums">
-                  {a.maxInAnyWindow} <span className="text-slate-500">({formatRatio(a.maxInAnyWindow, data.limit)})</span>
+                  {a.maxInAnyWindow} <span className="text-slate-400">({formatRatio(a.maxInAnyWindow, data.limit)})</span>
                 </td>
                 <td
                   data-testid={`lab-beyond-${a.algorithm}`}
-                  className={`py-1.5 pr-3 text-right tabular-nums ${a.beyondNominal > 0 ? "text-amber-400" : "text-emerald-400"}`}
+                  className={`py-1.5 pr-3 text-right tabular-nums ${a.beyondNominal > 0 ? "text-amber-300" : "text-emerald-300"}`}
                 >
                   {a.beyondNominal > 0 ? `+${a.beyondNominal}` : "0"}
                 </td>
                 <td className="py-1.5 text-right tabular-nums">
-                  {formatBytes(a.memoryBytes)} <span className="text-slate-500">{a.keyType}</span>
+                  {formatBytes(a.memoryBytes)} <span className="text-slate-400">{a.keyType}</span>
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
-        <p className="mt-2 text-xs text-slate-500">{data.pattern}. Memory: peak MEMORY USAGE of the client's key.</p>
+        <p className="mt-2 text-xs text-slate-400">{data.pattern}. Memory: peak MEMORY USAGE of the client's key.</p>
       </div>
     </div>
   );

@@ -62,15 +62,15 @@ export function CommandsExplainer() {
           <details key={p.title} className="group rounded-lg border border-slate-800 bg-slate-950/40 open:border-slate-700">
             <summary className="flex cursor-pointer list-none items-center justify-between gap-3 px-3 py-2.5 text-sm text-slate-200 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-500">
               {p.title}
-              <span aria-hidden className="text-slate-500 transition-transform group-open:rotate-180">▾</span>
+              <span aria-hidden className="text-slate-400 transition-transform group-open:rotate-180">▾</span>
             </summary>
             <div className="space-y-2 px-3 pb-3">
               <p className="text-xs leading-relaxed text-slate-400">{p.why}</p>
               <ol className="space-y-1">
                 {p.commands.map((c) => (
                   <li key={c.cmd} className="rounded-md bg-slate-950 px-2 py-1.5">
-                    <code className="block overflow-x-auto whitespace-pre font-mono text-[11px] text-sky-200">{c.cmd}</code>
-                    <span className="text-[11px] text-slate-500">{c.note}</span>
+                    <code className="block whitespace-pre-wrap break-all font-mono text-[11px] text-sky-200">{c.cmd}</code>
+                    <span className="text-[11px] text-slate-400">{c.note}</span>
                   </li>
                 ))}
               </ol>

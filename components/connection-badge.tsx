@@ -35,7 +35,7 @@ export function ConnectionBadge() {
         <span aria-hidden className={cx("h-2 w-2 rounded-full", look.dot)} />
         {look.label}
       </span>
-      <span className="text-slate-500" data-testid="last-updated">
+      <span className="text-slate-400" data-testid="last-updated">
         {server ? `${server} · ` : ""}
         {lastUpdated && now ? `updated ${formatAgo(lastUpdated, now)}` : "waiting for first update"}
       </span>

@@ -1,11 +1,11 @@
 "use client";
 
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { toHitRatioSeries, trimLeadingEmpty } from "@/lib/dashboard/chart-data";
+import { toHitRatioSeries, trimLeadingEmpty, type HitRatioPoint } from "@/lib/dashboard/chart-data";
 import { formatClock } from "@/lib/dashboard/format";
 import { useStats } from "@/lib/hooks/use-stats";
 import { ChartTooltip } from "@/components/chart-tooltip";
-import { Card, EmptyState, OUTCOME_COLORS, Skeleton } from "@/components/ui";
+import { CHART_AXIS, CHART_COLORS, CHART_GRID, Card, EmptyState, OUTCOME_COLORS, Skeleton } from "@/components/ui";
 
 /** Share of admitted requests answered from the cache, per bucket and running. */
 export function HitRatioChart() {
@@ -21,17 +21,29 @@ export function HitRatioChart() {
           <EmptyState title="No cache lookups yet" hint="Repeat a prompt (or run “Cache warming”) to see hits." />
         ) : (
           <ResponsiveContainer width="100%" height="100%">
-            <LineChart data={series} margin={{ top: 8, right: 8, bottom: 0, left: -18 }}>
-              <CartesianGrid stroke="#1e293b" vertical={false} />
-              <XAxis dataKey="t" tickFormatter={(t: number) => formatClock(t).slice(0, 5)} stroke="#64748b" fontSize={11} minTickGap={40} />
-              <YAxis domain={[0, 100]} unit="%" stroke="#64748b" fontSize={11} />
+            <LineChart data={series} margin={{ top: 8, right: 8, bottom: 0, left: -18 }} title="Cache hit ratio chart: the arrow keys step through the buckets">
+              <CartesianGrid stroke={CHART_GRID} vertical={false} />
+              <XAxis dataKey="t" tickFormatter={(t: number) => formatClock(t).slice(0, 5)} {...CHART_AXIS} minTickGap={40} />
+              <YAxis domain={[0, 100]} unit="%" {...CHART_AXIS} />
               <Tooltip content={<ChartTooltip unit="%" />} />
               <Line type="monotone" dataKey="cumulative" name="Running" stroke={OUTCOME_COLORS.cached} strokeWidth={2} dot={false} connectNulls isAnimationActive={false} />
-              <Line type="monotone" dataKey="ratio" name="This bucket" stroke="#a7f3d0" strokeWidth={0} dot={{ r: 2.5, fill: "#a7f3d0" }} isAnimationActive={false} />
+              <Line type="monotone" dataKey="ratio" name="This bucket" stroke={CHART_COLORS.cacheSoft} strokeWidth={0} dot={{ r: 2.5, fill: CHART_COLORS.cacheSoft }} isAnimationActive={false} />
             </LineChart>
           </ResponsiveContainer>
         )}
       </div>
+      {!empty && series.length > 0 ? <p className="sr-only">{describeHitRatio(series)}</p> : null}
     </Card>
   );
+}
+
+/** The chart in one sentence, for screen readers: the running ratio now and the range of the buckets. */
+function describeHitRatio(series: HitRatioPoint[]): string {
+  const measured = series.filter((p) => p.ratio !== null);
+  const first = series[0];
+  const last = series[series.length - 1];
+  const now = [...series].reverse().find((p) => p.cumulative !== null)?.cumulative;
+  if (!first || !last || measured.length === 0 || now === undefined || now === null) return "";
+  const ratios = measured.map((p) => p.ratio as number);
+  return `Cache hit ratio from ${formatClock(first.t)} to ${formatClock(last.t + 10_000)}: ${Math.round(now)}% running; per 10 seconds between ${Math.round(Math.min(...ratios))}% and ${Math.round(Math.max(...ratios))}% over ${measured.length} buckets with lookups.`;
 }

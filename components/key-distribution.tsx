@@ -5,13 +5,13 @@ import { toKeySlices } from "@/lib/dashboard/chart-data";
 import { formatCount } from "@/lib/dashboard/format";
 import { useStats } from "@/lib/hooks/use-stats";
 import { ChartTooltip } from "@/components/chart-tooltip";
-import { Card, EmptyState, Skeleton } from "@/components/ui";
+import { CHART_COLORS, Card, EmptyState, OUTCOME_COLORS, Skeleton } from "@/components/ui";
 
 const COLORS: Record<string, string> = {
-  rateLimit: "#a78bfa",
-  cache: "#fbbf24",
-  stream: "#38bdf8",
-  counters: "#64748b",
+  rateLimit: CHART_COLORS.violet,
+  cache: CHART_COLORS.amber,
+  stream: OUTCOME_COLORS.generated,
+  counters: CHART_COLORS.neutral,
 };
 
 /** What Flowgate keeps in Valkey, by kind, counted without scanning the keyspace. */
@@ -31,8 +31,8 @@ export function KeyDistribution() {
         <div className="flex h-52 items-center gap-3">
           <div className="relative h-full min-w-0 flex-1">
             <ResponsiveContainer width="100%" height="100%">
-              <PieChart>
-                <Pie data={slices} dataKey="value" nameKey="label" innerRadius="58%" outerRadius="88%" paddingAngle={2} stroke="none" isAnimationActive={false}>
+              <PieChart title="Keys by kind: the list beside it has the numbers">
+                <Pie data={slices} dataKey="value" nameKey="label" innerRadius="58%" outerRadius="88%" paddingAngle={2} stroke="none" rootTabIndex={-1} isAnimationActive={false}>
                   {slices.map((s) => (
                     <Cell key={s.key} fill={COLORS[s.key]} />
                   ))}
@@ -42,10 +42,10 @@ export function KeyDistribution() {
             </ResponsiveContainer>
             <div className="pointer-events-none absolute inset-0 flex flex-col items-center justify-center">
               <span className="text-lg font-semibold tabular-nums text-slate-100">{formatCount(total)}</span>
-              <span className="text-[10px] uppercase tracking-wide text-slate-500">keys</span>
+              <span className="text-[10px] uppercase tracking-wide text-slate-400">keys</span>
             </div>
           </div>
-          <ul className="w-36 shrink-0 space-y-1.5 text-xs">
+          <ul aria-label="Keys by kind" className="w-36 shrink-0 space-y-1.5 text-xs">
             {slices.map((s) => (
               <li key={s.key} className="flex items-center justify-between gap-2 text-slate-400">
                 <span className="inline-flex items-center gap-1.5">

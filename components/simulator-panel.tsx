@@ -15,7 +15,7 @@ import {
   type SimulateSummary,
 } from "@/lib/schemas";
 import { ChartTooltip } from "@/components/chart-tooltip";
-import { Card, OUTCOME_COLORS, cx } from "@/components/ui";
+import { CHART_AXIS, Card, OUTCOME_COLORS, cx } from "@/components/ui";
 
 interface Preset {
   id: string;
@@ -183,7 +183,7 @@ export function SimulatorPanel({ className }: { className?: string }) {
 
       <div className="mt-2 grid grid-cols-2 gap-3">
         <label htmlFor={countId} className="text-xs text-slate-400">
-          Requests <span className="text-slate-500">({SIMULATE_BOUNDS.count.min}–{formatCount(SIMULATE_BOUNDS.count.max)})</span>
+          Requests <span className="text-slate-400">({SIMULATE_BOUNDS.count.min}–{formatCount(SIMULATE_BOUNDS.count.max)})</span>
           <input
             id={countId}
             data-testid="sim-count"
@@ -194,11 +194,11 @@ export function SimulatorPanel({ className }: { className?: string }) {
             value={count}
             disabled={running}
             onChange={(e) => setCount(Number(e.target.value))}
-            className="mt-1 w-full rounded-md border border-slate-700 bg-slate-950 px-2 py-1.5 font-mono text-sm text-slate-100 focus:border-sky-500 focus:outline-none"
+            className="mt-1 w-full rounded-md border border-slate-700 bg-slate-950 px-2 py-1.5 font-mono text-sm text-slate-100 focus:border-sky-500 focus:outline-none focus:ring-2 focus:ring-sky-500/40"
           />
         </label>
         <label htmlFor={concurrencyId} className="text-xs text-slate-400">
-          In flight at once <span className="text-slate-500">({SIMULATE_BOUNDS.concurrency.min}–{SIMULATE_BOUNDS.concurrency.max})</span>
+          In flight at once <span className="text-slate-400">({SIMULATE_BOUNDS.concurrency.min}–{SIMULATE_BOUNDS.concurrency.max})</span>
           <input
             id={concurrencyId}
             data-testid="sim-concurrency"
@@ -209,11 +209,11 @@ export function SimulatorPanel({ className }: { className?: string }) {
             value={concurrency}
             disabled={running}
             onChange={(e) => setConcurrency(Number(e.target.value))}
-            className="mt-1 w-full rounded-md border border-slate-700 bg-slate-950 px-2 py-1.5 font-mono text-sm text-slate-100 focus:border-sky-500 focus:outline-none"
+            className="mt-1 w-full rounded-md border border-slate-700 bg-slate-950 px-2 py-1.5 font-mono text-sm text-slate-100 focus:border-sky-500 focus:outline-none focus:ring-2 focus:ring-sky-500/40"
           />
         </label>
       </div>
-      <p className="mt-1.5 text-[11px] text-slate-500">
+      <p className="mt-1.5 text-[11px] text-slate-400">
         {preset.request.clients} client{preset.request.clients > 1 ? "s" : ""} · {preset.request.prompts} distinct prompt
         {preset.request.prompts > 1 ? "s" : ""} · plan {preset.request.tier}
       </p>
@@ -223,7 +223,7 @@ export function SimulatorPanel({ className }: { className?: string }) {
         data-testid="sim-fire"
         onClick={fire}
         disabled={running}
-        className="mt-3 inline-flex w-full items-center justify-center gap-2 rounded-lg bg-sky-500 px-4 py-2.5 text-sm font-semibold text-slate-950 transition-colors hover:bg-sky-400 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-300 focus-visible:ring-offset-2 focus-visible:ring-offset-slate-900 disabled:cursor-wait disabled:bg-slate-700 disabled:text-slate-300"
+        className="mt-3 inline-flex w-full items-center justify-center gap-2 rounded-lg bg-sky-500 px-4 py-2.5 text-sm font-semibold text-slate-950 transition-colors hover:brightness-110 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-300 focus-visible:ring-offset-2 focus-visible:ring-offset-slate-900 disabled:cursor-wait disabled:bg-slate-700 disabled:text-slate-300"
       >
         {running ? `Running… ${done} / ${total}` : `Fire ${formatCount(clamp(count, SIMULATE_BOUNDS.count))} requests`}
       </button>
@@ -247,7 +247,7 @@ export function SimulatorPanel({ className }: { className?: string }) {
             </>
           ) : null}
         </div>
-        <p className="mt-1 text-right text-[11px] tabular-nums text-slate-500" data-testid="sim-progress-text">
+        <p className="mt-1 text-right text-[11px] tabular-nums text-slate-400" data-testid="sim-progress-text">
           {run.phase === "idle" ? "Ready" : `${percent}% · ${done} of ${total}`}
           {run.phase === "done" ? ` in ${formatMs(run.summary.durationMs)}` : ""}
         </p>
@@ -266,7 +266,7 @@ export function SimulatorPanel({ className }: { className?: string }) {
             <dd data-testid={testId} className={cx("text-lg font-semibold tabular-nums", tone)}>
               {formatCount(value)}
             </dd>
-            <dt className="text-[11px] text-slate-500">{label}</dt>
+            <dt className="text-[11px] text-slate-400">{label}</dt>
           </div>
         ))}
       </dl>
@@ -280,9 +280,9 @@ export function SimulatorPanel({ className }: { className?: string }) {
       <div className="mt-3 h-24 w-full" data-testid="sim-run-chart">
         {series.length > 1 ? (
           <ResponsiveContainer width="100%" height="100%">
-            <AreaChart data={series} margin={{ top: 4, right: 4, bottom: 0, left: -28 }}>
+            <AreaChart data={series} margin={{ top: 4, right: 4, bottom: 0, left: -28 }} title="This run's outcomes in the order they finished">
               <XAxis dataKey="done" hide />
-              <YAxis allowDecimals={false} stroke="#475569" fontSize={10} />
+              <YAxis allowDecimals={false} {...CHART_AXIS} fontSize={10} />
               <Tooltip content={<ChartTooltip formatLabel={(d) => `After ${d} requests`} />} />
               <Area type="monotone" dataKey="successful" name="Successful" stroke={OUTCOME_COLORS.generated} fill={OUTCOME_COLORS.generated} fillOpacity={0.2} isAnimationActive={false} />
               <Area type="monotone" dataKey="cached" name="Cached" stroke={OUTCOME_COLORS.cached} fill={OUTCOME_COLORS.cached} fillOpacity={0.2} isAnimationActive={false} />
@@ -290,7 +290,7 @@ export function SimulatorPanel({ className }: { className?: string }) {
             </AreaChart>
           </ResponsiveContainer>
         ) : (
-          <p className="flex h-full items-center justify-center rounded-lg border border-dashed border-slate-800 text-xs text-slate-500">
+          <p className="flex h-full items-center justify-center rounded-lg border border-dashed border-slate-800 text-xs text-slate-400">
             Each run draws its outcomes here, in the order they finished.
           </p>
         )}

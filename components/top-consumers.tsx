@@ -5,7 +5,7 @@ import { toConsumerBars } from "@/lib/dashboard/chart-data";
 import { formatAxisIdentity } from "@/lib/dashboard/format";
 import { useStats } from "@/lib/hooks/use-stats";
 import { ChartTooltip } from "@/components/chart-tooltip";
-import { Card, EmptyState, OUTCOME_COLORS, Skeleton } from "@/components/ui";
+import { CHART_AXIS, CHART_CURSOR, CHART_GRID, Card, EmptyState, OUTCOME_COLORS, Skeleton } from "@/components/ui";
 
 /** Top callers of this minute and the last, ranked by requests, split into admitted and blocked. */
 export function TopConsumers() {
@@ -20,28 +20,54 @@ export function TopConsumers() {
           <EmptyState title="No callers in the last 2 minutes" hint="The simulator’s clients show up here." />
         ) : (
           <ResponsiveContainer width="100%" height="100%">
-            <BarChart data={bars} layout="vertical" margin={{ top: 0, right: 8, bottom: 0, left: 0 }} barCategoryGap={4}>
-              <CartesianGrid stroke="#1e293b" horizontal={false} />
-              <XAxis type="number" allowDecimals={false} stroke="#64748b" fontSize={11} />
+            <BarChart data={bars} layout="vertical" margin={{ top: 0, right: 8, bottom: 0, left: 0 }} barCategoryGap={4} title="Top consumers chart: the arrow keys step through the callers">
+              <CartesianGrid stroke={CHART_GRID} horizontal={false} />
+              <XAxis type="number" allowDecimals={false} {...CHART_AXIS} />
               <YAxis
                 type="category"
                 dataKey="name"
                 width={112}
                 interval={0}
-                stroke="#64748b"
+                {...CHART_AXIS}
                 fontSize={10}
                 tickFormatter={(id: string) => {
                   const bar = bars.find((b) => b.identity === id);
                   return formatAxisIdentity(id, bar?.tier ?? "anonymous");
                 }}
               />
-              <Tooltip content={<ChartTooltip labelIsTime={false} />} cursor={{ fill: "#0f172a" }} />
+              <Tooltip content={<ChartTooltip labelIsTime={false} />} cursor={CHART_CURSOR} />
               <Bar dataKey="admitted" name="Admitted" stackId="a" fill={OUTCOME_COLORS.generated} isAnimationActive={false} />
               <Bar dataKey="blocked" name="Blocked" stackId="a" fill={OUTCOME_COLORS.blocked} radius={[0, 3, 3, 0]} isAnimationActive={false} />
             </BarChart>
           </ResponsiveContainer>
         )}
       </div>
+      {bars.length > 0 ? (
+        // A table ignores sr-only's 1px width; the wrapper clips it (else it widens a phone's page).
+        <div className="sr-only">
+          <table>
+            <caption>Requests per caller, last 2 minutes</caption>
+            <thead>
+              <tr>
+                <th scope="col">Caller</th>
+                <th scope="col">Plan</th>
+                <th scope="col">Admitted</th>
+                <th scope="col">Blocked</th>
+              </tr>
+            </thead>
+            <tbody>
+              {bars.map((b) => (
+                <tr key={b.identity}>
+                  <th scope="row">{formatAxisIdentity(b.identity, b.tier)}</th>
+                  <td>{b.tier}</td>
+                  <td>{b.admitted}</td>
+                  <td>{b.blocked}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
     </Card>
   );
 }

@@ -3,10 +3,10 @@
 import { useState } from "react";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { DOOR_LABELS, toTrafficSeries, trimLeadingEmpty, type TrafficPoint } from "@/lib/dashboard/chart-data";
-import { formatClock } from "@/lib/dashboard/format";
+import { formatClock, formatCount } from "@/lib/dashboard/format";
 import { useStats } from "@/lib/hooks/use-stats";
 import { ChartTooltip } from "@/components/chart-tooltip";
-import { Card, EmptyState, LegendDot, OUTCOME_COLORS, Skeleton, cx } from "@/components/ui";
+import { CHART_AXIS, CHART_COLORS, CHART_CURSOR, CHART_GRID, Card, EmptyState, LegendDot, OUTCOME_COLORS, Skeleton, cx } from "@/components/ui";
 
 interface Stack {
   key: keyof Omit<TrafficPoint, "t">;
@@ -31,8 +31,8 @@ const VIEWS: Record<View, { label: string; subtitle: string; stacks: Stack[] }> 
     label: "Door",
     subtitle: "Where each request came in, refused ones included: POST /api/generate or the OpenAI API (POST /v1/chat/completions).",
     stacks: [
-      { key: "generate", name: DOOR_LABELS.generate, color: "#94a3b8" }, // slate-400
-      { key: "openai", name: DOOR_LABELS.openai, color: "#a78bfa" }, // violet-400
+      { key: "generate", name: DOOR_LABELS.generate, color: CHART_COLORS.neutral },
+      { key: "openai", name: DOOR_LABELS.openai, color: CHART_COLORS.violet },
     ],
   },
 };
@@ -44,6 +44,7 @@ export function TrafficChart({ className }: { className?: string }) {
   const { subtitle, stacks } = VIEWS[view];
   const series = stats ? trimLeadingEmpty(toTrafficSeries(stats.timeseries), (p) => p.generated + p.cached + p.blocked === 0, 18) : [];
   const empty = stats !== undefined && series.every((p) => p.generated + p.cached + p.blocked === 0);
+  const summary = empty ? "" : describeTraffic(series, stacks);
   return (
     <Card
       testId="traffic-chart"
@@ -84,11 +85,11 @@ export function TrafficChart({ className }: { className?: string }) {
           <EmptyState testId="traffic-empty" title="No traffic in the last 10 minutes" hint="Fire the load simulator or send a request with the Try-it panel." />
         ) : (
           <ResponsiveContainer width="100%" height="100%">
-            <BarChart data={series} margin={{ top: 8, right: 8, bottom: 0, left: -18 }} barCategoryGap={1}>
-              <CartesianGrid stroke="#1e293b" vertical={false} />
-              <XAxis dataKey="t" tickFormatter={(t: number) => formatClock(t).slice(0, 5)} stroke="#64748b" fontSize={11} minTickGap={40} />
-              <YAxis allowDecimals={false} stroke="#64748b" fontSize={11} />
-              <Tooltip content={<ChartTooltip />} cursor={{ fill: "#1e293b", opacity: 0.6 }} />
+            <BarChart data={series} margin={{ top: 8, right: 8, bottom: 0, left: -18 }} barCategoryGap={1} title="Traffic chart: the arrow keys step through the bars">
+              <CartesianGrid stroke={CHART_GRID} vertical={false} />
+              <XAxis dataKey="t" tickFormatter={(t: number) => formatClock(t).slice(0, 5)} {...CHART_AXIS} minTickGap={40} />
+              <YAxis allowDecimals={false} {...CHART_AXIS} />
+              <Tooltip content={<ChartTooltip />} cursor={CHART_CURSOR} />
               {stacks.map((s, i) => (
                 <Bar
                   key={s.key}
@@ -104,6 +105,17 @@ export function TrafficChart({ className }: { className?: string }) {
           </ResponsiveContainer>
         )}
       </div>
+      {summary ? <p className="sr-only" data-testid="traffic-summary">{summary}</p> : null}
     </Card>
   );
+}
+
+/** The chart in one sentence, for screen readers: the span, each stack's total and the busiest bucket. */
+function describeTraffic(series: TrafficPoint[], stacks: Stack[]): string {
+  const first = series[0];
+  const last = series[series.length - 1];
+  if (!first || !last) return "";
+  const totals = stacks.map((s) => `${s.name} ${formatCount(series.reduce((sum, p) => sum + p[s.key], 0))}`);
+  const busiest = series.reduce((max, p) => (p.generated + p.cached + p.blocked > max.generated + max.cached + max.blocked ? p : max), first);
+  return `Requests per 10 seconds from ${formatClock(first.t)} to ${formatClock(last.t + 10_000)}: ${totals.join(", ")}. Busiest: ${formatCount(busiest.generated + busiest.cached + busiest.blocked)} requests at ${formatClock(busiest.t)}.`;
 }

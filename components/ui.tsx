@@ -53,7 +53,7 @@ export function EmptyState({ title, hint, testId }: { title: string; hint?: Reac
   return (
     <div data-testid={testId} className="flex flex-1 flex-col items-center justify-center gap-1 rounded-lg border border-dashed border-slate-800 p-6 text-center">
       <p className="text-sm text-slate-300">{title}</p>
-      {hint ? <p className="text-xs text-slate-500">{hint}</p> : null}
+      {hint ? <p className="text-xs text-slate-400">{hint}</p> : null}
     </div>
   );
 }
@@ -82,12 +82,32 @@ export function Badge({ tone, children }: { tone: keyof typeof BADGE_TONES; chil
   );
 }
 
-/** Colours of the three outcomes, shared by charts, badges and legends. */
+/**
+ * Colours of the three outcomes, shared by charts, badges and legends. CSS
+ * variables (app/globals.css), so SVG fills and inline styles follow the theme:
+ * the 400s on dark, the 600s on light.
+ */
 export const OUTCOME_COLORS = {
-  generated: "#38bdf8", // sky-400: admitted, answered by the model
-  cached: "#34d399", // emerald-400: admitted, answered from the cache
-  blocked: "#fb7185", // rose-400: refused by the rate limit
+  generated: "var(--chart-model)", // admitted, answered by the model
+  cached: "var(--chart-cache)", // admitted, answered from the cache
+  blocked: "var(--chart-blocked)", // refused by the rate limit
 } as const;
+
+/** The other chart colours, themed the same way. */
+export const CHART_COLORS = {
+  violet: "var(--chart-violet)",
+  amber: "var(--chart-amber)",
+  blue: "var(--chart-blue)",
+  red: "var(--chart-red)",
+  neutral: "var(--chart-neutral)",
+  cacheSoft: "var(--chart-cache-soft)",
+  barMuted: "var(--chart-bar-muted)",
+} as const;
+
+/** Grid, axes and hover cursor of every chart; tick text keeps 4.5:1 on the panels in both themes. */
+export const CHART_GRID = "var(--chart-grid)";
+export const CHART_CURSOR = { fill: "var(--chart-cursor)" };
+export const CHART_AXIS = { stroke: "var(--chart-axis)", tick: { fill: "var(--chart-tick)" }, fontSize: 11 } as const;
 
 export function LegendDot({ color, label }: { color: string; label: string }) {
   return (

@@ -4,15 +4,16 @@ import { Area, AreaChart, Bar, BarChart, CartesianGrid, Line, LineChart, Respons
 import { formatClock } from "@/lib/dashboard/format";
 import type { MemorySample, TtlBucket } from "@/lib/schemas";
 import { ChartTooltip } from "@/components/chart-tooltip";
+import { CHART_AXIS, CHART_COLORS, CHART_CURSOR, CHART_GRID } from "@/components/ui";
 import { MEMORY_COLORS } from "@/components/valkey-view-parts";
 
 /**
  * The section's charts, loaded with next/dynamic (see valkey-view-parts.tsx).
  * They get plain props and draw only; every one has a text alternative next
- * to it in the view. Axis text is slate-400 for contrast on the dark panel.
+ * to it in the view. Colours are the theme's chart variables (components/ui.tsx).
  */
 
-const AXIS = { stroke: "#475569", tick: { fill: "#94a3b8" }, fontSize: 11 } as const;
+const AXIS = CHART_AXIS;
 const MB = 1024 * 1024;
 
 /** Used memory and RSS over the last hour, in MB (the tooltip's unit). */
@@ -25,8 +26,8 @@ export function MemoryChart({ series }: { series: MemorySample[] }) {
   const tick = (t: number) => (span < 600_000 ? formatClock(t) : formatClock(t).slice(0, 5));
   return (
     <ResponsiveContainer width="100%" height="100%">
-      <AreaChart data={points} margin={{ top: 6, right: 8, bottom: 0, left: -12 }}>
-        <CartesianGrid stroke="#1e293b" vertical={false} />
+      <AreaChart data={points} margin={{ top: 6, right: 8, bottom: 0, left: -12 }} title="Memory over the last hour">
+        <CartesianGrid stroke={CHART_GRID} vertical={false} />
         <XAxis dataKey="t" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={tick} minTickGap={48} {...AXIS} />
         <YAxis tickFormatter={(v: number) => `${v < 10 ? v.toFixed(1) : Math.round(v)}`} unit=" MB" width={64} {...AXIS} />
         <Tooltip content={<ChartTooltip unit=" MB" />} />
@@ -41,11 +42,11 @@ export function MemoryChart({ series }: { series: MemorySample[] }) {
 export function TtlChart({ buckets, color, name }: { buckets: TtlBucket[]; color: string; name: string }) {
   return (
     <ResponsiveContainer width="100%" height="100%">
-      <BarChart data={buckets} layout="vertical" margin={{ top: 0, right: 8, bottom: 0, left: 0 }} barCategoryGap={2}>
-        <CartesianGrid stroke="#1e293b" horizontal={false} />
+      <BarChart data={buckets} layout="vertical" margin={{ top: 0, right: 8, bottom: 0, left: 0 }} barCategoryGap={2} title={`${name} by time left`}>
+        <CartesianGrid stroke={CHART_GRID} horizontal={false} />
         <XAxis type="number" allowDecimals={false} {...AXIS} fontSize={10} />
         <YAxis type="category" dataKey="label" width={92} interval={0} {...AXIS} fontSize={10} />
-        <Tooltip content={<ChartTooltip labelIsTime={false} formatLabel={(l) => `expires in ${l}`} />} cursor={{ fill: "#1e293b", opacity: 0.6 }} />
+        <Tooltip content={<ChartTooltip labelIsTime={false} formatLabel={(l) => `expires in ${l}`} />} cursor={CHART_CURSOR} />
         <Bar dataKey="count" name={name} fill={color} radius={[0, 2, 2, 0]} isAnimationActive={false} />
       </BarChart>
     </ResponsiveContainer>
@@ -58,11 +59,11 @@ export function UsecSparkline({ series }: { series: MemorySample[] }) {
   const dots = points.filter((p) => p.usec !== null).length < 12;
   return (
     <ResponsiveContainer width="100%" height="100%">
-      <LineChart data={points} margin={{ top: 4, right: 4, bottom: 0, left: 4 }}>
+      <LineChart data={points} margin={{ top: 4, right: 4, bottom: 0, left: 4 }} title="Valkey time per script call, last hour">
         <XAxis dataKey="t" type="number" scale="time" domain={["dataMin", "dataMax"]} hide />
         <YAxis hide domain={[0, "auto"]} />
         <Tooltip content={<ChartTooltip unit=" µs" />} />
-        <Line type="monotone" dataKey="usec" name="µs per script call" stroke="#fbbf24" strokeWidth={1.5} dot={dots ? { r: 2, fill: "#fbbf24" } : false} isAnimationActive={false} />
+        <Line type="monotone" dataKey="usec" name="µs per script call" stroke={CHART_COLORS.amber} strokeWidth={1.5} dot={dots ? { r: 2, fill: CHART_COLORS.amber } : false} isAnimationActive={false} />
       </LineChart>
     </ResponsiveContainer>
   );

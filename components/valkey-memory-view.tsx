@@ -76,7 +76,7 @@ function MemoryBody({ memory, ttl }: { memory: ValkeyViews["memory"]; ttl: Valke
           testId="vk-ttl-cache"
           title="Cached answers: time left before they expire"
           histogram={ttl.cache}
-          color="#34d399"
+          color="var(--chart-cache)"
           unit="cached answers"
           empty="No cached answers right now"
           hint="A miss stores its answer for the cache TTL; run the simulator to fill it."
@@ -85,7 +85,7 @@ function MemoryBody({ memory, ttl }: { memory: ValkeyViews["memory"]; ttl: Valke
           testId="vk-ttl-limits"
           title="Rate-limit state: time left before it expires"
           histogram={ttl.limits}
-          color="#a78bfa"
+          color="var(--chart-violet)"
           unit="rate-limit windows"
           empty="No live rate-limit state"
           hint="Each caller's window expires a little after its last request."
@@ -214,22 +214,25 @@ function TtlView({
           <div className="h-40 w-full">
             <TtlChart buckets={histogram.buckets} color={color} name={unit} />
           </div>
-          <table className="sr-only" aria-labelledby={headingId}>
-            <thead>
-              <tr>
-                <th scope="col">Expires in</th>
-                <th scope="col">{unit}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {histogram.buckets.map((b) => (
-                <tr key={b.label}>
-                  <th scope="row">{b.toSeconds === null ? `${formatSeconds(b.fromSeconds)} or more` : `${formatSeconds(b.fromSeconds)} to ${formatSeconds(b.toSeconds)}`}</th>
-                  <td>{b.count}</td>
+          {/* A table ignores sr-only's 1px width; the wrapper clips it. */}
+          <div className="sr-only">
+            <table aria-labelledby={headingId}>
+              <thead>
+                <tr>
+                  <th scope="col">Expires in</th>
+                  <th scope="col">{unit}</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {histogram.buckets.map((b) => (
+                  <tr key={b.label}>
+                    <th scope="row">{b.toSeconds === null ? `${formatSeconds(b.fromSeconds)} or more` : `${formatSeconds(b.fromSeconds)} to ${formatSeconds(b.toSeconds)}`}</th>
+                    <td>{b.count}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </>
       )}
     </div>

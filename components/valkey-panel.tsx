@@ -32,7 +32,7 @@ export function ValkeyFacts() {
         <dl className="grid grid-cols-2 gap-x-4 gap-y-2 text-xs sm:grid-cols-4 lg:grid-cols-2">
           {rows.map(([label, value, testId]) => (
             <div key={label} className="min-w-0">
-              <dt className="text-slate-500">{label}</dt>
+              <dt className="text-slate-400">{label}</dt>
               <dd data-testid={testId} className="break-words font-mono text-sm text-slate-100">
                 {value}
               </dd>

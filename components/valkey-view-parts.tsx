@@ -205,4 +205,4 @@ export const KIND_LABELS: Record<KeyKind, { label: string; hint: string }> = {
   counters: { label: "Counters & charts", hint: "totals, 10 s buckets, top callers" },
 };
 
-export const MEMORY_COLORS = { used: "#38bdf8", rss: "#a78bfa" } as const; // sky-400, violet-400
+export const MEMORY_COLORS = { used: "var(--chart-model)", rss: "var(--chart-violet)" } as const; // sky and violet, themed (app/globals.css)

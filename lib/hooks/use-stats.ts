@@ -1,5 +1,6 @@
 "use client";
 
+import "@/lib/hooks/zod-jitless";
 import useSWR from "swr";
 import { ERROR_STATUS, GatewayError, type ErrorCode } from "@/lib/errors";
 import { errorBodySchema, statsSchema, type Stats } from "@/lib/schemas";

@@ -61,6 +61,19 @@ export class DashboardPage {
     await this.simulatorFire.click();
   }
 
+  /** Fires the chosen preset and waits for the run to finish. */
+  async runSimulator(): Promise<void> {
+    await this.simulatorFire.scrollIntoViewIfNeeded();
+    await this.fireSimulator();
+    await expect(this.simulatorProgress).toHaveAttribute("aria-valuenow", "100", { timeout: 45_000 });
+    await expect(this.simulatorFire).toBeEnabled();
+  }
+
+  /** The header's theme switch: "System" follows the OS. */
+  async chooseTheme(name: "System" | "Light" | "Dark"): Promise<void> {
+    await this.page.getByRole("button", { name: `${name} theme` }).click();
+  }
+
   async summaryNumber(testId: "sim-successful" | "sim-cached" | "sim-blocked" | "sim-failed"): Promise<number> {
     return Number((await this.page.getByTestId(testId).innerText()).replace(/[^0-9]/g, ""));
   }
