@@ -1,20 +1,11 @@
 import { connection } from "next/server";
-import { ActivityFeed } from "@/components/activity-feed";
-import { AlgorithmLab } from "@/components/algorithm-lab";
 import { CommandsExplainer } from "@/components/commands-explainer";
+import { ActivityAndTryIt, KeysAndValkey, LabSection, TrafficAndSimulator, UnderTheHood } from "@/components/later-panels";
 import { ConnectionBadge, OutageBanner } from "@/components/connection-badge";
-import { HitRatioChart } from "@/components/hit-ratio-chart";
-import { KeyDistribution } from "@/components/key-distribution";
 import { PresenterButton } from "@/components/presenter-button";
-import { SimulatorPanel } from "@/components/simulator-panel";
 import { StatCards } from "@/components/stat-cards";
-import { TopConsumers } from "@/components/top-consumers";
 import { ThemeToggle } from "@/components/theme-toggle";
-import { TrafficChart } from "@/components/traffic-chart";
-import { TryItPanel } from "@/components/try-it-panel";
 import { LegendDot, OUTCOME_COLORS } from "@/components/ui";
-import { ValkeyFacts } from "@/components/valkey-panel";
-import { ValkeyUnderTheHood } from "@/components/valkey-under-the-hood";
 
 export default async function DashboardPage() {
   // Rendered per request so proxy.ts's CSP nonce reaches Next's scripts.
@@ -58,29 +49,12 @@ export default async function DashboardPage() {
 
         <StatCards />
 
-        <div className="grid gap-4 lg:grid-cols-3">
-          <TrafficChart className="lg:col-span-2" />
-          <SimulatorPanel className="lg:row-span-2" />
-          <div className="grid gap-4 md:grid-cols-2 lg:col-span-2">
-            <HitRatioChart />
-            <TopConsumers />
-          </div>
-        </div>
-
-        <div className="grid gap-4 lg:grid-cols-3">
-          <ActivityFeed className="lg:col-span-2" />
-          <TryItPanel />
-        </div>
-
-        <AlgorithmLab />
-
-        <div className="grid gap-4 lg:grid-cols-3">
-          <KeyDistribution />
-          <ValkeyFacts />
-          <CommandsExplainer />
-        </div>
-
-        <ValkeyUnderTheHood />
+        {/* Below the stat cards, each group mounts (and fetches its code) as it comes near the viewport. */}
+        <TrafficAndSimulator />
+        <ActivityAndTryIt />
+        <LabSection />
+        <KeysAndValkey explainer={<CommandsExplainer />} />
+        <UnderTheHood />
       </main>
 
       <footer className="flex flex-col gap-1 border-t border-slate-800 pt-4 text-xs text-slate-400 sm:flex-row sm:justify-between">

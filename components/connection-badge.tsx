@@ -24,7 +24,9 @@ export function ConnectionBadge() {
   const look = LOOK[state];
   const server = stats?.valkey ? `${stats.valkey.server} ${stats.valkey.version}` : null;
   return (
-    <div className="flex flex-wrap items-center justify-end gap-x-3 gap-y-1 text-xs">
+    // A row of its own on a phone: the text grows once the first stats arrive, and would otherwise
+    // push the buttons beside it onto a new line, shifting the whole page down (layout shift).
+    <div className="flex basis-full flex-wrap items-center justify-end gap-x-3 gap-y-1 text-xs sm:basis-auto">
       <span
         data-testid="connection-badge"
         data-state={state}

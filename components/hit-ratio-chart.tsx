@@ -1,5 +1,6 @@
 "use client";
 
+import { useMemo } from "react";
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { toHitRatioSeries, trimLeadingEmpty, type HitRatioPoint } from "@/lib/dashboard/chart-data";
 import { formatClock } from "@/lib/dashboard/format";
@@ -12,14 +13,11 @@ export function HitRatioChart() {
   const { stats, stale } = useStats();
   const series = stats ? trimLeadingEmpty(toHitRatioSeries(stats.timeseries), (p) => p.ratio === null, 18) : [];
   const empty = stats !== undefined && series.every((p) => p.ratio === null);
-  return (
-    <Card testId="hit-ratio-chart" title="Cache hit ratio over time" subtitle="Per 10 s (dots) and running since the chart's start (line)." stale={stale}>
-      <div className="flex h-52 w-full flex-col">
-        {!stats ? (
-          <Skeleton className="h-full w-full" />
-        ) : empty ? (
-          <EmptyState title="No cache lookups yet" hint="Repeat a prompt (or run “Cache warming”) to see hits." />
-        ) : (
+  // Recharts redraws everything on each render; the stats poll (every 2 s) mostly brings the same
+  // buckets, so the chart is rebuilt only when its data does (seriesKey), not on every poll.
+  const seriesKey = JSON.stringify(series);
+  const chart = useMemo(
+    () => (
           <ResponsiveContainer width="100%" height="100%">
             <LineChart data={series} margin={{ top: 8, right: 8, bottom: 0, left: -18 }} title="Cache hit ratio chart: the arrow keys step through the buckets">
               <CartesianGrid stroke={CHART_GRID} vertical={false} />
@@ -30,6 +28,19 @@ export function HitRatioChart() {
               <Line type="monotone" dataKey="ratio" name="This bucket" stroke={CHART_COLORS.cacheSoft} strokeWidth={0} dot={{ r: 2.5, fill: CHART_COLORS.cacheSoft }} isAnimationActive={false} />
             </LineChart>
           </ResponsiveContainer>
+    ),
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- seriesKey stands for series
+    [seriesKey],
+  );
+  return (
+    <Card testId="hit-ratio-chart" title="Cache hit ratio over time" subtitle="Per 10 s (dots) and running since the chart's start (line)." stale={stale}>
+      <div className="flex h-52 w-full flex-col">
+        {!stats ? (
+          <Skeleton className="h-full w-full" />
+        ) : empty ? (
+          <EmptyState title="No cache lookups yet" hint="Repeat a prompt (or run “Cache warming”) to see hits." />
+        ) : (
+          chart
         )}
       </div>
       {!empty && series.length > 0 ? <p className="sr-only">{describeHitRatio(series)}</p> : null}

@@ -1,6 +1,6 @@
 "use client";
 
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { DOOR_LABELS, toTrafficSeries, trimLeadingEmpty, type TrafficPoint } from "@/lib/dashboard/chart-data";
 import { formatClock, formatCount } from "@/lib/dashboard/format";
@@ -45,6 +45,34 @@ export function TrafficChart({ className }: { className?: string }) {
   const series = stats ? trimLeadingEmpty(toTrafficSeries(stats.timeseries), (p) => p.generated + p.cached + p.blocked === 0, 18) : [];
   const empty = stats !== undefined && series.every((p) => p.generated + p.cached + p.blocked === 0);
   const summary = empty ? "" : describeTraffic(series, stacks);
+  // Recharts redraws everything on each render; the stats poll (every 2 s) mostly brings the same
+  // buckets, so the chart is rebuilt only when its data does (seriesKey), not on every poll.
+  const seriesKey = JSON.stringify(series);
+  const chart = useMemo(
+    () => (
+          <ResponsiveContainer width="100%" height="100%">
+            <BarChart data={series} margin={{ top: 8, right: 8, bottom: 0, left: -18 }} barCategoryGap={1} title="Traffic chart: the arrow keys step through the bars">
+              <CartesianGrid stroke={CHART_GRID} vertical={false} />
+              <XAxis dataKey="t" tickFormatter={(t: number) => formatClock(t).slice(0, 5)} {...CHART_AXIS} minTickGap={40} />
+              <YAxis allowDecimals={false} {...CHART_AXIS} />
+              <Tooltip content={<ChartTooltip />} cursor={CHART_CURSOR} />
+              {stacks.map((s, i) => (
+                <Bar
+                  key={s.key}
+                  dataKey={s.key}
+                  name={s.name}
+                  stackId="1"
+                  fill={s.color}
+                  radius={i === stacks.length - 1 ? [2, 2, 0, 0] : undefined}
+                  isAnimationActive={false}
+                />
+              ))}
+            </BarChart>
+          </ResponsiveContainer>
+    ),
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- seriesKey stands for series
+    [seriesKey, stacks],
+  );
   return (
     <Card
       testId="traffic-chart"
@@ -84,25 +112,7 @@ export function TrafficChart({ className }: { className?: string }) {
         ) : empty ? (
           <EmptyState testId="traffic-empty" title="No traffic in the last 10 minutes" hint="Fire the load simulator or send a request with the Try-it panel." />
         ) : (
-          <ResponsiveContainer width="100%" height="100%">
-            <BarChart data={series} margin={{ top: 8, right: 8, bottom: 0, left: -18 }} barCategoryGap={1} title="Traffic chart: the arrow keys step through the bars">
-              <CartesianGrid stroke={CHART_GRID} vertical={false} />
-              <XAxis dataKey="t" tickFormatter={(t: number) => formatClock(t).slice(0, 5)} {...CHART_AXIS} minTickGap={40} />
-              <YAxis allowDecimals={false} {...CHART_AXIS} />
-              <Tooltip content={<ChartTooltip />} cursor={CHART_CURSOR} />
-              {stacks.map((s, i) => (
-                <Bar
-                  key={s.key}
-                  dataKey={s.key}
-                  name={s.name}
-                  stackId="1"
-                  fill={s.color}
-                  radius={i === stacks.length - 1 ? [2, 2, 0, 0] : undefined}
-                  isAnimationActive={false}
-                />
-              ))}
-            </BarChart>
-          </ResponsiveContainer>
+          chart
         )}
       </div>
       {summary ? <p className="sr-only" data-testid="traffic-summary">{summary}</p> : null}

@@ -2,10 +2,12 @@ import { expect, test } from "@playwright/test";
 import OpenAI from "openai";
 import type { GenerateResponse } from "@/lib/schemas";
 import { DashboardPage } from "./pages/dashboard";
-import { startValkey, stopValkey } from "./support/valkey-control";
+import { flushValkey, startValkey, stopValkey } from "./support/valkey-control";
 
 // One server, one Valkey, tests in order: each builds on the traffic of the last.
 test.describe.configure({ mode: "serial" });
+// From a fresh server, whatever specs ran before this one (the first test reads the empty states).
+test.beforeAll(flushValkey);
 
 test("the page loads, reaches /api/stats and shows connected, with empty states that say what to do", async ({ page }) => {
   const dashboard = new DashboardPage(page);

@@ -27,7 +27,24 @@ export class DashboardPage {
   async open(): Promise<Response | null> {
     const response = await this.page.goto("/");
     await expect(this.page.getByRole("heading", { name: "Flowgate", level: 1 })).toBeVisible();
+    await this.lookOver();
     return response;
+  }
+
+  /**
+   * Scrolls to the bottom and back, as a viewer looking the page over: the
+   * panels below the first screen mount as they come into view (components/deferred.tsx).
+   */
+  async lookOver(): Promise<void> {
+    await this.page.evaluate(async () => {
+      const frame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 40)));
+      for (let y = 0; y < document.documentElement.scrollHeight; y += window.innerHeight / 2) {
+        window.scrollTo(0, y);
+        await frame();
+      }
+      window.scrollTo(0, 0);
+    });
+    await expect(this.page.locator('[data-deferred="waiting"]')).toHaveCount(0);
   }
 
   async expectConnected(): Promise<void> {

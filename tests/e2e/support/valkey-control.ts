@@ -34,6 +34,25 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
+/** Empties the suite's Valkey, for a spec that starts from a fresh server whatever ran before it. */
+export async function flushValkey(): Promise<void> {
+  const { port } = readState();
+  await new Promise<void>((resolve, reject) => {
+    const socket = net.connect({ port, host: "127.0.0.1" });
+    socket.setTimeout(5000, () => {
+      socket.destroy();
+      reject(new Error("Valkey did not answer FLUSHALL"));
+    });
+    socket.on("error", reject);
+    socket.on("connect", () => socket.write("FLUSHALL\r\n"));
+    socket.on("data", (d) => {
+      socket.destroy();
+      if (d.toString().startsWith("+OK")) resolve();
+      else reject(new Error(`FLUSHALL answered ${d.toString().trim()}`));
+    });
+  });
+}
+
 export async function stopValkey(): Promise<void> {
   const state = readState();
   try {
