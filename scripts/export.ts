@@ -31,14 +31,9 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, getConfig, type Config } from "@/lib/config";
 import { toActivityEvent } from "@/lib/stats/snapshot";
-import {
-  createValkeyClient,
-  fatalValkeyError,
-  getValkey,
-  isClusterClient,
-  type ValkeyClient,
-} from "@/lib/valkey/client";
+import { fatalValkeyError, isClusterClient, type ValkeyClient } from "@/lib/valkey/client";
 import { createKeySpace } from "@/lib/valkey/keys";
+import { BACKOFF_MS, BLOCK_MS, openStreamClient, reason, shownUrl, sleep, waitReady } from "./lib/stream-client";
 
 const USAGE = `Usage: npm run export -- --out FILE [options]
 
@@ -65,8 +60,6 @@ starts), VALKEY_PREFIX and VALKEY_SHARDS as the gateway uses them.
 `;
 
 /** How long one idle XREAD waits for news, ms: also the longest a stop waits. */
-const BLOCK_MS = 1000;
-const BACKOFF_MS = { first: 250, max: 5000 } as const;
 
 export interface ExportOptions {
   out: string;
@@ -267,60 +260,12 @@ function streamInfo(reply: unknown): { length: number; added: number | null; fir
   };
 }
 
-/** The reason in an error, one line. */
-function reason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split("\n")[0] ?? message;
-}
-
-function shownUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, "//***@");
-}
-
 function log(message: string): void {
   process.stderr.write(`flowgate export: ${message}\n`);
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** A disk failure: nothing was acknowledged for it, and retrying will not help. */
 class FileError extends Error {}
-
-function openClient(config: Config): ValkeyClient {
-  if (config.VALKEY_CLUSTER_NODES) return getValkey();
-  return createValkeyClient(config.VALKEY_URL, {
-    connectTimeoutMs: config.VALKEY_CONNECT_TIMEOUT_MS,
-    // Outlasts one idle XREAD BLOCK, and a 1000-entry read on a busy server.
-    commandTimeoutMs: Math.max(config.VALKEY_COMMAND_TIMEOUT_MS, BLOCK_MS + 4000),
-    logErrors: false,
-    tlsCaFile: config.VALKEY_TLS_CA_FILE,
-  });
-}
-
-function waitReady(client: ValkeyClient, timeoutMs: number): Promise<void> {
-  if (client.status === "ready") return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    let last = "no answer";
-    const onError = (error: Error) => {
-      last = reason(error);
-    };
-    const onReady = () => {
-      cleanup();
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(fatalValkeyError(client) ?? last));
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      client.off("error", onError);
-      client.off("ready", onReady);
-    };
-    client.on("error", onError);
-    client.once("ready", onReady);
-  });
-}
 
 class Exporter {
   private readonly states: StreamState[];
@@ -567,7 +512,7 @@ async function main(): Promise<number> {
 
   const keys = createKeySpace(config.VALKEY_PREFIX);
   const streams = Array.from({ length: config.VALKEY_SHARDS }, (_, shard) => keys.events(shard));
-  const client = openClient(config);
+  const client = openStreamClient(config, 4000);
 
   let stopping = false;
   let wake: () => void = () => {};

@@ -16,14 +16,9 @@ import { parseArgs } from "node:util";
 import { ConfigError, getConfig, type Config } from "@/lib/config";
 import { toActivityEvent } from "@/lib/stats/snapshot";
 import type { ActivityEvent } from "@/lib/schemas";
-import {
-  createValkeyClient,
-  fatalValkeyError,
-  getValkey,
-  isClusterClient,
-  type ValkeyClient,
-} from "@/lib/valkey/client";
+import { fatalValkeyError, isClusterClient, type ValkeyClient } from "@/lib/valkey/client";
 import { createKeySpace } from "@/lib/valkey/keys";
+import { BACKOFF_MS, BLOCK_MS, openStreamClient, reason, shownUrl, sleep, waitReady } from "./lib/stream-client";
 
 const USAGE = `Usage: npm run tail -- [options]
 
@@ -48,10 +43,8 @@ const OUTCOMES = ["blocked", "hit", "miss"] as const;
 type Outcome = (typeof OUTCOMES)[number];
 
 /** How long one XREAD waits for news, ms: also the longest a stop waits. */
-const BLOCK_MS = 1000;
 /** Entries per stream per read. */
 const READ_COUNT = 500;
-const BACKOFF_MS = { first: 250, max: 5000 } as const;
 
 export interface TailOptions {
   identity: string | null;
@@ -159,63 +152,7 @@ export function formatLine(event: ActivityEvent, colour: boolean): string {
   return `${DIM}${time}${RESET} ${COLOURS[event.type]}${rest.join(" ")}${RESET}`;
 }
 
-/** VALKEY_URL without its password, for messages. */
-export function shownUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, "//***@");
-}
-
-/** The reason in an ioredis error, one line. */
-function reason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split("\n")[0] ?? message;
-}
-
-/**
- * A client for blocking reads: the gateway's own client options, with a
- * command timeout that outlasts one XREAD BLOCK. A cluster uses the gateway's
- * client as it is: its streams live on different slots, so they are read one
- * by one without BLOCK.
- */
-function openClient(config: Config): ValkeyClient {
-  if (config.VALKEY_CLUSTER_NODES) return getValkey();
-  return createValkeyClient(config.VALKEY_URL, {
-    connectTimeoutMs: config.VALKEY_CONNECT_TIMEOUT_MS,
-    commandTimeoutMs: Math.max(config.VALKEY_COMMAND_TIMEOUT_MS, BLOCK_MS + 2000),
-    // This process says what went wrong itself, once, instead of every 5 s.
-    logErrors: false,
-    tlsCaFile: config.VALKEY_TLS_CA_FILE,
-  });
-}
-
-/** Resolves once the client is ready; rejects with the last connection error after `timeoutMs`. */
-function waitReady(client: ValkeyClient, timeoutMs: number): Promise<void> {
-  if (client.status === "ready") return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    let last = "no answer";
-    const onError = (error: Error) => {
-      last = reason(error);
-    };
-    const onReady = () => {
-      cleanup();
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(fatalValkeyError(client) ?? last));
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      client.off("error", onError);
-      client.off("ready", onReady);
-    };
-    client.on("error", onError);
-    client.once("ready", onReady);
-  });
-}
-
 type StreamReply = [key: string, entries: [id: string, fields: string[] | null][]][] | null;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function log(message: string): void {
   process.stderr.write(`flowgate tail: ${message}\n`);
@@ -245,7 +182,7 @@ async function main(): Promise<number> {
   const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
   const keys = createKeySpace(config.VALKEY_PREFIX);
   const streams = Array.from({ length: config.VALKEY_SHARDS }, (_, shard) => keys.events(shard));
-  const client = openClient(config);
+  const client = openStreamClient(config, 2000);
   const cluster = isClusterClient(client);
 
   let stopping = false;
