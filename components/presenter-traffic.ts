@@ -7,11 +7,11 @@ import {
   type StepId,
   type StepProblem,
 } from "@/lib/dashboard/presenter";
+import { simulateLines } from "@/lib/dashboard/simulate-stream";
 import {
   LAB_BOUNDS,
   errorBodySchema,
   labResultSchema,
-  simulateStreamLineSchema,
   statsSchema,
   valkeyViewsSchema,
   type SimulateRequestInput,
@@ -83,36 +83,23 @@ export async function runSimulator(input: { request: SimulateRequestInput; signa
     throw new StepProblemError({ kind: "failed", message: "The dashboard cannot reach the gateway." });
   }
   if (!res.ok || !res.body) throw new StepProblemError(await problemOf(res));
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
   let firstError: string | null = null;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let newline = buffer.indexOf("\n");
-    while (newline >= 0) {
-      const line = buffer.slice(0, newline).trim();
-      buffer = buffer.slice(newline + 1);
-      newline = buffer.indexOf("\n");
-      if (!line) continue;
-      const msg = simulateStreamLineSchema.parse(JSON.parse(line));
-      if (msg.type === "progress") {
-        firstError ??= msg.result.error ?? null;
-        input.onProgress?.(msg.done, msg.total);
-      } else if (msg.type === "error") {
-        throw new StepProblemError({ kind: "failed", message: msg.error });
-      } else if (msg.type === "done") {
-        const s = msg.summary;
-        // Every request failed: the gateway could not decide at all (Valkey down under FAIL_MODE=closed).
-        if (s.total > 0 && s.failed === s.total) {
-          throw new StepProblemError({
-            kind: /valkey/i.test(firstError ?? "") ? "valkey-down" : "failed",
-            message: `All ${s.total} requests failed${firstError ? `: ${firstError}` : ""}.`,
-          });
-        }
-        return s;
+  for await (const msg of simulateLines(res.body)) {
+    if (msg.type === "progress") {
+      firstError ??= msg.result.error ?? null;
+      input.onProgress?.(msg.done, msg.total);
+    } else if (msg.type === "error") {
+      throw new StepProblemError({ kind: "failed", message: msg.error });
+    } else if (msg.type === "done") {
+      const s = msg.summary;
+      // Every request failed: the gateway could not decide at all (Valkey down under FAIL_MODE=closed).
+      if (s.total > 0 && s.failed === s.total) {
+        throw new StepProblemError({
+          kind: /valkey/i.test(firstError ?? "") ? "valkey-down" : "failed",
+          message: `All ${s.total} requests failed${firstError ? `: ${firstError}` : ""}.`,
+        });
       }
+      return s;
     }
   }
   throw new StepProblemError({ kind: "failed", message: "The run ended before its summary arrived." });

@@ -5,11 +5,11 @@ import { Area, AreaChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "rec
 import { mutate } from "swr";
 import { toRunSeries } from "@/lib/dashboard/chart-data";
 import { formatCount, formatMs } from "@/lib/dashboard/format";
+import { simulateLines } from "@/lib/dashboard/simulate-stream";
 import { STATS_URL } from "@/lib/hooks/use-stats";
 import {
   SIMULATE_BOUNDS,
   errorBodySchema,
-  simulateStreamLineSchema,
   type SimulateOutcome,
   type SimulateRequestInput,
   type SimulateSummary,
@@ -107,33 +107,20 @@ export function SimulatorPanel({ className }: { className?: string }) {
         const err = errorBodySchema.safeParse(await res.json().catch(() => null));
         throw new Error(err.success ? err.data.error : `The simulator answered ${res.status}`);
       }
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = "";
       let lastPaint = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        buffer += value;
-        let newline = buffer.indexOf("\n");
-        while (newline >= 0) {
-          const line = buffer.slice(0, newline).trim();
-          buffer = buffer.slice(newline + 1);
-          newline = buffer.indexOf("\n");
-          if (!line) continue;
-          const msg = simulateStreamLineSchema.parse(JSON.parse(line));
-          if (msg.type === "progress") {
-            outcomesRef.current.push(msg.result.outcome);
-            // Repaint at most every 50 ms: a 2,000-request run would otherwise render 2,000 times.
-            const t = performance.now();
-            if (t - lastPaint > 50 || msg.done === msg.total) {
-              lastPaint = t;
-              setRun({ phase: "running", done: msg.done, total: msg.total, outcomes: [...outcomesRef.current] });
-            }
-          } else if (msg.type === "done") {
-            setRun({ phase: "done", total: msg.summary.total, outcomes: [...outcomesRef.current], summary: msg.summary });
-          } else if (msg.type === "error") {
-            throw new Error(msg.error);
+      for await (const msg of simulateLines(res.body)) {
+        if (msg.type === "progress") {
+          outcomesRef.current.push(msg.result.outcome);
+          // Repaint at most every 50 ms: a 2,000-request run would otherwise render 2,000 times.
+          const t = performance.now();
+          if (t - lastPaint > 50 || msg.done === msg.total) {
+            lastPaint = t;
+            setRun({ phase: "running", done: msg.done, total: msg.total, outcomes: [...outcomesRef.current] });
           }
+        } else if (msg.type === "done") {
+          setRun({ phase: "done", total: msg.summary.total, outcomes: [...outcomesRef.current], summary: msg.summary });
+        } else if (msg.type === "error") {
+          throw new Error(msg.error);
         }
       }
       setRun((r) => (r.phase === "running" ? { phase: "error", message: "The run ended early.", outcomes: r.outcomes } : r));
