@@ -13,9 +13,14 @@ import { Skeleton } from "@/components/ui";
  * that is all the JavaScript it runs when the page opens.
  */
 
+/** While a panel's code is on its way (data-panel-loading: the e2e page object waits for none). */
 const panelSkeleton = (className: string) =>
   function PanelSkeleton() {
-    return <Skeleton className={className} />;
+    return (
+      <div data-panel-loading className={className}>
+        <Skeleton className="h-full w-full" />
+      </div>
+    );
   };
 
 const TrafficChart = dynamic(() => import("@/components/traffic-chart").then((m) => m.TrafficChart), {

@@ -45,6 +45,8 @@ export class DashboardPage {
       window.scrollTo(0, 0);
     });
     await expect(this.page.locator('[data-deferred="waiting"]')).toHaveCount(0);
+    // …and their code has arrived: no panel is still a loading skeleton.
+    await expect(this.page.locator("[data-panel-loading]")).toHaveCount(0);
   }
 
   async expectConnected(): Promise<void> {
