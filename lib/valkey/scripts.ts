@@ -100,20 +100,34 @@ export function standaloneScript(algorithm: Algorithm): string {
   return `${algorithmModule(algorithm)}local algorithm = ${name}\n${readScript("algorithms/standalone")}`;
 }
 
-/** Each script Flowgate registers, by the name /api/valkey shows: its full source. */
-function scriptSources(): Record<string, string> {
-  const out: Record<string, string> = {
-    decide: composeScript("decide"),
-    peek: composeScript("peek"),
-    store: composeScript("store"),
-    "cache-lookup": readScript("cache-lookup"),
-    "renew-lock": readScript("renew-lock"),
-    "cache-store": readScript("cache-store"),
-    unlock: readScript("unlock"),
-    "auth-failures": readScript("auth-failures"),
+interface ScriptDef {
+  /** The ioredis command it becomes. */
+  command: string;
+  numberOfKeys: number;
+  lua: () => string;
+}
+
+/**
+ * Every script Flowgate registers, by the name /api/valkey's slow log shows:
+ * one table for registerScripts() and scriptNamesBySha(), so neither can miss one.
+ */
+function scriptTable(): Record<string, ScriptDef> {
+  const table: Record<string, ScriptDef> = {
+    decide: { command: "fgDecide", numberOfKeys: 13, lua: () => composeScript("decide") },
+    peek: { command: "fgPeek", numberOfKeys: 3, lua: () => composeScript("peek") },
+    store: { command: "fgStore", numberOfKeys: 7, lua: () => composeScript("store") },
+    // What a waiter polls (and, on a cluster, the lookup before decide): the entry, else the lock.
+    "cache-lookup": { command: "fgCacheLookup", numberOfKeys: 2, lua: () => readScript("cache-lookup") },
+    "renew-lock": { command: "fgRenewLock", numberOfKeys: 1, lua: () => readScript("renew-lock") },
+    // Cluster only: the calls on the prompt's own slot (its cache entry and generation lock).
+    "cache-store": { command: "fgCacheStore", numberOfKeys: 2, lua: () => readScript("cache-store") },
+    unlock: { command: "fgUnlock", numberOfKeys: 1, lua: () => readScript("unlock") },
+    "auth-failures": { command: "fgAuthFailures", numberOfKeys: 1, lua: () => readScript("auth-failures") },
   };
-  for (const algorithm of Object.keys(ALGORITHM_FILES) as Algorithm[]) out[algorithm] = standaloneScript(algorithm);
-  return out;
+  for (const algorithm of Object.keys(ALGORITHM_FILES) as Algorithm[]) {
+    table[algorithm] = { command: ALGORITHM_COMMAND[algorithm], numberOfKeys: 1, lua: () => standaloneScript(algorithm) };
+  }
+  return table;
 }
 
 let namesBySha: Map<string, string> | null = null;
@@ -121,26 +135,11 @@ let namesBySha: Map<string, string> | null = null;
 /** SHA-1 of each script (what EVALSHA and SLOWLOG name it by) → its name. */
 export function scriptNamesBySha(): Map<string, string> {
   namesBySha ??= new Map(
-    Object.entries(scriptSources()).map(([name, lua]) => [createHash("sha1").update(lua).digest("hex"), name]),
+    Object.entries(scriptTable()).map(([name, def]) => [createHash("sha1").update(def.lua()).digest("hex"), name]),
   );
   return namesBySha;
 }
 
 export function registerScripts(client: Pick<Redis, "defineCommand">): void {
-  client.defineCommand("fgDecide", { numberOfKeys: 13, lua: composeScript("decide") });
-  client.defineCommand("fgPeek", { numberOfKeys: 3, lua: composeScript("peek") });
-  client.defineCommand("fgStore", { numberOfKeys: 7, lua: composeScript("store") });
-  // What a waiter polls (and, on a cluster, the lookup before decide): the entry, else the lock.
-  client.defineCommand("fgCacheLookup", { numberOfKeys: 2, lua: readScript("cache-lookup") });
-  client.defineCommand("fgRenewLock", { numberOfKeys: 1, lua: readScript("renew-lock") });
-  // Cluster only: the calls on the prompt's own slot (its cache entry and generation lock).
-  client.defineCommand("fgCacheStore", { numberOfKeys: 2, lua: readScript("cache-store") });
-  client.defineCommand("fgUnlock", { numberOfKeys: 1, lua: readScript("unlock") });
-  client.defineCommand("fgAuthFailures", { numberOfKeys: 1, lua: readScript("auth-failures") });
-  for (const algorithm of Object.keys(ALGORITHM_FILES) as Algorithm[]) {
-    client.defineCommand(ALGORITHM_COMMAND[algorithm], {
-      numberOfKeys: 1,
-      lua: standaloneScript(algorithm),
-    });
-  }
+  for (const def of Object.values(scriptTable())) client.defineCommand(def.command, { numberOfKeys: def.numberOfKeys, lua: def.lua() });
 }

@@ -156,6 +156,15 @@ describe("GET /api/valkey", () => {
     expect(v.stream.oldestAt).not.toBeNull();
   });
 
+  it("names the scripts by the SHA-1 Valkey knows them by (what SLOWLOG shows)", async () => {
+    const { scriptNamesBySha } = await import("@/lib/valkey/scripts");
+    const byName = new Map([...scriptNamesBySha()].map(([sha, name]) => [name, sha]));
+    // decide and store ran in the tests above: the server holds exactly the scripts the table hashes.
+    const shas = ["decide", "store"].map((name) => byName.get(name)!);
+    expect(await app.inspect.script("EXISTS", ...shas)).toEqual([1, 1]);
+    expect(byName.size).toBe(12);
+  });
+
   it("costs the same number of commands with many more keys", async () => {
     app.deps.now = () => T0 + 400_000;
     const small = await views();
