@@ -29,11 +29,10 @@
 import { closeSync, existsSync, fsyncSync, ftruncateSync, fstatSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError, getConfig, type Config } from "@/lib/config";
 import { toActivityEvent } from "@/lib/stats/snapshot";
 import { fatalValkeyError, isClusterClient, type ValkeyClient } from "@/lib/valkey/client";
 import { createKeySpace } from "@/lib/valkey/keys";
-import { BACKOFF_MS, BLOCK_MS, openStreamClient, reason, shownUrl, sleep, waitReady } from "./lib/stream-client";
+import { BACKOFF_MS, BLOCK_MS, openStreamClient, reason, shownUrl, sleep, startCli, waitReady } from "./lib/stream-client";
 
 const USAGE = `Usage: npm run export -- --out FILE [options]
 
@@ -472,24 +471,9 @@ class Exporter {
 }
 
 async function main(): Promise<number> {
-  let options: ExportOptions;
-  try {
-    options = parseExportArgs(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`flowgate export: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (options.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  let config: Config;
-  try {
-    config = getConfig();
-  } catch (error) {
-    process.stderr.write(`flowgate export: ${error instanceof ConfigError ? error.message : reason(error)}\n`);
-    return 2;
-  }
+  const started = startCli("export", USAGE, parseExportArgs);
+  if (typeof started === "number") return started;
+  const { options, config } = started;
 
   let releaseLock: () => void;
   let fd: number;

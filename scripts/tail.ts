@@ -13,12 +13,11 @@
  * one-line error and exit 1.
  */
 import { parseArgs } from "node:util";
-import { ConfigError, getConfig, type Config } from "@/lib/config";
 import { toActivityEvent } from "@/lib/stats/snapshot";
 import type { ActivityEvent } from "@/lib/schemas";
 import { fatalValkeyError, isClusterClient, type ValkeyClient } from "@/lib/valkey/client";
 import { createKeySpace } from "@/lib/valkey/keys";
-import { BACKOFF_MS, BLOCK_MS, openStreamClient, reason, shownUrl, sleep, waitReady } from "./lib/stream-client";
+import { BACKOFF_MS, BLOCK_MS, openStreamClient, reason, shownUrl, sleep, startCli, waitReady } from "./lib/stream-client";
 
 const USAGE = `Usage: npm run tail -- [options]
 
@@ -159,24 +158,9 @@ function log(message: string): void {
 }
 
 async function main(): Promise<number> {
-  let options: TailOptions;
-  try {
-    options = parseTailArgs(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`flowgate tail: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (options.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  let config: Config;
-  try {
-    config = getConfig();
-  } catch (error) {
-    process.stderr.write(`flowgate tail: ${error instanceof ConfigError ? error.message : reason(error)}\n`);
-    return 2;
-  }
+  const started = startCli("tail", USAGE, parseTailArgs);
+  if (typeof started === "number") return started;
+  const { options, config } = started;
 
   // NO_COLOR is the terminal's convention (no-color.org), not Flowgate configuration.
   const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;

@@ -3,8 +3,37 @@
  * blocking stream reads, waiting for it to be ready, and the one-line words
  * they print about it.
  */
-import type { Config } from "@/lib/config";
+import { ConfigError, getConfig, type Config } from "@/lib/config";
 import { createValkeyClient, fatalValkeyError, getValkey, type ValkeyClient } from "@/lib/valkey/client";
+
+/**
+ * A tool's arguments and the gateway's configuration, or the exit code when
+ * there is nothing to run: 0 after --help, 2 for bad arguments or settings
+ * (said in one line on stderr, with the usage for bad arguments).
+ */
+export function startCli<T extends { help: boolean }>(
+  name: string,
+  usage: string,
+  parse: (argv: string[]) => T,
+): { options: T; config: Config } | number {
+  let options: T;
+  try {
+    options = parse(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`flowgate ${name}: ${(error as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  try {
+    return { options, config: getConfig() };
+  } catch (error) {
+    process.stderr.write(`flowgate ${name}: ${error instanceof ConfigError ? error.message : reason(error)}\n`);
+    return 2;
+  }
+}
 
 /** One XREAD / XREADGROUP BLOCK, ms. */
 export const BLOCK_MS = 1000;
