@@ -220,8 +220,8 @@ function encodeDecideArgs(input: DecideInput, given: GivenOutcome | null): (stri
     identity.id,
     identity.tier,
     given || input.useCache === false ? "0" : "1",
-    BUCKET_TTL_SECONDS,
-    TOP_TTL_SECONDS,
+    expiresIn(bucketStart(now), BUCKET_TTL_SECONDS, now),
+    expiresIn(minute * 60_000, TOP_TTL_SECONDS, now),
     streamCapPerShard(input.streamCap, input.shards),
     input.promptHash.slice(0, 12),
     WINDOW_EXPIRY_MARGIN_MS,
@@ -235,7 +235,20 @@ function encodeDecideArgs(input: DecideInput, given: GivenOutcome | null): (stri
     input.model ?? "",
     input.maxAgeMs ?? 0,
     hotMember(input.promptHash, input.promptPreview),
+    expiresIn(bucketStart(now), TOP_TTL_SECONDS, now),
   ];
+}
+
+/**
+ * ms from now until a key of the span starting at `start` expires: `ttlSeconds`
+ * after the span's start. decide.lua gives a per-bucket or per-minute key its
+ * expiry once, when it creates it, so it is counted from the span, not the
+ * write: the key is gone exactly when the readers stop looking at it
+ * (liveCounterKeys counts on that). Every TTL is longer than its span, so
+ * this is always positive; the floor of 1 ms only guards PEXPIRE's argument.
+ */
+function expiresIn(start: number, ttlSeconds: number, now: number): number {
+  return Math.max(1, start + ttlSeconds * 1000 - now);
 }
 
 async function runDecide(input: DecideInput, given: GivenOutcome | null): Promise<Decision> {

@@ -69,7 +69,7 @@ export async function settleGeneration(input: SettleInput): Promise<CachedEntry>
     createdAt: now,
     ...(input.finish === "stop" || input.finish === "length" ? { finishReason: input.finish } : {}),
   };
-  const json = JSON.stringify(entry);
+  const json = encodeCachedEntry(entry);
   if (!isClusterClient(client)) {
     const [, inForce] = await storeShard(input, json, "");
     return (inForce && parseCachedEntry(inForce)) || entry;
@@ -140,6 +140,19 @@ function storeShard(input: SettleInput, json: string, cacheElsewhere: "" | "stor
     tokens ? (tokens.charged ?? 0) - input.tokensUsed : 0,
     input.finish,
   );
+}
+
+/**
+ * The entry's JSON, with the three numbers a hit counts first and in a fixed
+ * order: `{"createdAt":…,"latencyMs":…,"usage":{"totalTokens":…,…},…}`.
+ * decide.lua reads them with one anchored match instead of decoding the whole
+ * answer on every hit (an entry in another shape is decoded, as before). The
+ * same JSON for any reader: only the order of its keys is chosen.
+ */
+export function encodeCachedEntry(entry: CachedEntry): string {
+  const { createdAt, latencyMs, usage, ...rest } = entry;
+  const { totalTokens, ...counts } = usage;
+  return JSON.stringify({ createdAt, latencyMs, usage: { totalTokens, ...counts }, ...rest });
 }
 
 export function parseCachedEntry(json: string): CachedEntry | null {

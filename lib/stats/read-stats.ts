@@ -26,6 +26,7 @@ import {
   toDoorTotals,
   toNumber,
   toTimeBucket,
+  toTotals,
   toTopConsumer,
   toValkeyInfo,
 } from "@/lib/stats/snapshot";
@@ -279,7 +280,7 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
       }
     }
 
-    const totals = sumHashes(totalsByShard);
+    const totals = toTotals(sumHashes(totalsByShard));
     const timeseries = chartStarts.map((t) => toTimeBucket(t, bucketSums.get(t) ?? {}));
     const tierOf = tierResolver(config.API_KEYS);
     const hits = totals.hits ?? 0;

@@ -32,22 +32,49 @@ export function hitRatio(hits: number, misses: number): number {
   return total === 0 ? 0 : hits / total;
 }
 
+/**
+ * One time bucket from its hash. decide.lua writes one field per decision,
+ * named by outcome and door (one HINCRBY instead of four): h(it, coalesced
+ * included), m(iss), a(dmitted without a cache outcome), b(locked), then
+ * g(enerate) or o(penai); store.lua moves a coalesced request that generated
+ * after all from h to m and adds the tokens (tok). Buckets written before
+ * that layout (req, ok, blk, hit, miss, dg, do) are added in, so a bucket
+ * read across the change counts both halves.
+ */
 export function toTimeBucket(t: number, hash: Record<string, number>): TimeBucket {
+  const f = (field: string) => hash[field] ?? 0;
+  const door = (d: "g" | "o") => f(`h${d}`) + f(`m${d}`) + f(`a${d}`) + f(`b${d}`);
+  const generate = door("g");
+  const openai = door("o");
+  const blocked = f("bg") + f("bo");
   return {
     t,
-    requests: hash.req ?? 0,
-    allowed: hash.ok ?? 0,
-    blocked: hash.blk ?? 0,
-    hits: hash.hit ?? 0,
-    misses: hash.miss ?? 0,
-    tokens: hash.tok ?? 0,
-    doors: { generate: hash.dg ?? 0, openai: hash.do ?? 0 },
+    requests: f("req") + generate + openai,
+    allowed: f("ok") + generate + openai - blocked,
+    blocked: f("blk") + blocked,
+    hits: f("hit") + f("hg") + f("ho"),
+    misses: f("miss") + f("mg") + f("mo"),
+    tokens: f("tok"),
+    doors: { generate: f("dg") + generate, openai: f("do") + openai },
   };
 }
 
 /** The totals hash's per-door request counters. */
 export function toDoorTotals(totals: Record<string, number>): DoorCounts {
   return { generate: totals["door:generate"] ?? 0, openai: totals["door:openai"] ?? 0 };
+}
+
+/**
+ * The totals hash with the two counters decide.lua no longer writes put
+ * back: every decision counts its door, so requests are the doors' sum, and
+ * allowed are those less the blocked (two HINCRBYs fewer per decision).
+ * Every other field (hits, misses, blocked, coalesced, tokens_saved, …) is
+ * a counter of its own, as it was.
+ */
+export function toTotals(hash: Record<string, number>): Record<string, number> {
+  const doors = toDoorTotals(hash);
+  const requests = doors.generate + doors.openai;
+  return { ...hash, requests, allowed: requests - (hash.blocked ?? 0) };
 }
 
 /** Sum of a field over the buckets that started within the last `spanMs` before `now`. */

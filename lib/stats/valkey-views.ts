@@ -171,7 +171,8 @@ export async function readValkeyViews(deps: GatewayDeps): Promise<ValkeyViews> {
         p.call("MEMORY", "USAGE", key);
       }
       p.exists(...liveCounterKeys(keys, s, now));
-      p.hget(keys.totals(s), "requests");
+      // Requests are the doors' sum (toTotals): decide.lua keeps no counter of their own.
+      p.hmget(keys.totals(s), "door:generate", "door:openai");
     }
     const servers = isClusterClient(client) ? client.nodes("master").map((node) => first.forNode(node)) : [first.forShard(0)];
     for (const p of servers) {
@@ -223,7 +224,7 @@ export async function readValkeyViews(deps: GatewayDeps): Promise<ValkeyViews> {
         if (b !== null) counterBytes.push(toNumber(b));
       }
       counterCount += toNumber(next());
-      requests += toNumber(next());
+      requests += ((next() as unknown[] | null) ?? []).reduce((sum: number, v) => sum + toNumber(v), 0);
     }
     const infos: Record<string, string>[] = [];
     const slowlogs: unknown[] = [];

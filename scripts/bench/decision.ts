@@ -13,6 +13,7 @@ import { policyFor } from "@/lib/gateway/policy";
 import { decideRequest } from "@/lib/gateway/rate-limit";
 import { hashPrompt } from "@/lib/gateway/prompt-cache";
 import { DEFAULT_MODEL, planGeneration } from "@/lib/gateway/model";
+import { encodeCachedEntry } from "@/lib/gateway/store";
 import { createValkeyClient } from "@/lib/valkey/client";
 import { createKeySpace } from "@/lib/valkey/keys";
 import { median, summarize, type LatencySummary } from "../lib/percentiles";
@@ -100,7 +101,7 @@ export async function measureDecisionCost(url: string, opts: { concurrency: numb
   const hitHash = hashPrompt("bench: what is a sliding window?", DEFAULT_MODEL);
   const missHash = hashPrompt("bench: a prompt that is never cached", DEFAULT_MODEL);
   const setup = await appClient(url);
-  await setup.set(keys.cache(hitHash), JSON.stringify({ ...planGeneration("bench: what is a sliding window?", DEFAULT_MODEL, 600), createdAt: Date.now() }), "EX", 3600);
+  await setup.set(keys.cache(hitHash), encodeCachedEntry({ ...planGeneration("bench: what is a sliding window?", DEFAULT_MODEL, 600), createdAt: Date.now() }), "EX", 3600);
 
   const gateway = await appClient(url);
   const rlfClient = await appClient(url);

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { errorBodySchema, generateResponseSchema } from "@/lib/schemas";
 import { generateRequest, keysUnder, loadApp, type LoadedApp } from "../support/app";
 import { startValkey, type TestValkey } from "../support/valkey-server";
+import { numericHash, toTotals } from "@/lib/stats/snapshot";
 
 /**
  * Which maxmemory-policy Flowgate needs, shown on a real server that is full
@@ -205,7 +206,7 @@ describe("maxmemory-policy allkeys-lfu (the recommendation)", () => {
       // and top-consumer sets: allkeys-lru was seen to evict the hot-prompt set).
       expect(await keysBesidesCache(r)).toEqual(r.others);
       // The counters too: every request counted.
-      expect(Number(await app.inspect.hget(app.deps.keys.totals(0), "requests"))).toBe(r.requests);
+      expect(toTotals(numericHash(await app.inspect.hgetall(app.deps.keys.totals(0)))).requests).toBe(r.requests);
 
       // Cold entries went (LFU ties them with the flood's one-off entries: seen once each) ...
       const coldGone = r.cold.filter(({ key }) => !present.has(key));

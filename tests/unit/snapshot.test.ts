@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hitRatio, mergeActivity, mergeTop, numericHash, parseInfo, sumRecent, toActivityEvent, toDoorTotals, toTimeBucket, toValkeyInfo } from "@/lib/stats/snapshot";
+import { hitRatio, mergeActivity, mergeTop, numericHash, parseInfo, sumRecent, toActivityEvent, toDoorTotals, toTimeBucket, toTotals, toValkeyInfo } from "@/lib/stats/snapshot";
 import { bucketStart, createKeySpace, shardOf } from "@/lib/valkey/keys";
 
 describe("stats helpers", () => {
@@ -32,6 +32,20 @@ describe("stats helpers", () => {
     expect(toTimeBucket(0, numericHash(["req", "5", "do", "3"])).doors).toEqual({ generate: 0, openai: 3 });
     expect(toDoorTotals({ requests: 9, "door:generate": 4, "door:openai": 5 })).toEqual({ generate: 4, openai: 5 });
     expect(toDoorTotals({ requests: 9 })).toEqual({ generate: 0, openai: 0 });
+  });
+
+  it("adds up a bucket's outcome × door fields (decide.lua's layout), with older buckets' fields added in", () => {
+    // 3 hits and 1 miss through generate, 2 refusals and 1 admission without a cache outcome through openai.
+    const bucket = toTimeBucket(0, numericHash(["hg", "3", "mg", "1", "bo", "2", "ao", "1", "tok", "40"]));
+    expect(bucket).toEqual({ t: 0, requests: 7, allowed: 5, blocked: 2, hits: 3, misses: 1, tokens: 40, doors: { generate: 4, openai: 3 } });
+    // A bucket written across the change: the old fields and the new ones both count.
+    const mixed = toTimeBucket(0, numericHash(["req", "2", "ok", "1", "blk", "1", "hit", "1", "dg", "2", "hg", "1"]));
+    expect(mixed).toMatchObject({ requests: 3, allowed: 2, blocked: 1, hits: 2, doors: { generate: 3, openai: 0 } });
+  });
+
+  it("derives the totals' requests (the doors' sum) and allowed (less the blocked)", () => {
+    expect(toTotals({ "door:generate": 6, "door:openai": 4, blocked: 3, hits: 5 })).toMatchObject({ requests: 10, allowed: 7, blocked: 3, hits: 5 });
+    expect(toTotals({})).toMatchObject({ requests: 0, allowed: 0 });
   });
 
   it("parses stream entries and drops damaged ones", () => {

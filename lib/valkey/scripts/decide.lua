@@ -27,12 +27,13 @@
            caller passes a key of its own shard slot for each, never touched,
            looks the cache up itself first (cache-lookup.lua) and gives the
            outcome in ARGV[31])
-  KEYS[6]  totals              hash of counters
-  KEYS[7]  time bucket         hash of per-bucket counters
+  KEYS[6]  totals              hash of counters (fields in lib/stats/snapshot.ts, toTotals)
+  KEYS[7]  time bucket         hash of per-bucket counters, one field per outcome and
+                               door (lib/stats/snapshot.ts, toTimeBucket)
   KEYS[8]  top consumers       sorted set, requests per identity this minute
   KEYS[9]  top blocked         sorted set, blocked requests per identity this minute
   KEYS[10] active callers      HyperLogLog of the identities seen in this time bucket
-  KEYS[11] events              stream, capped at ARGV[8] entries
+  KEYS[11] events              stream, capped at about ARGV[8] entries (MAXLEN ~)
   KEYS[12] hot prompts         sorted set, hits per prompt this minute (Space-Saving, ARGV[30] members)
   KEYS[13] limit index         sorted set, member = identity, score = when its limit state expires
                                (Unix ms): the TTL histogram of live limit state, read by ZCOUNT
@@ -43,9 +44,12 @@
   ARGV[3]  identity            label shown in stats (API keys only as a hash)
   ARGV[4]  tier                plan name
   ARGV[5]  "1" to look up the cache for an admitted request, "0" not to
-  ARGV[6]  bucket ttl          s
-  ARGV[7]  top ttl             s
-  ARGV[8]  stream cap          entries (exact MAXLEN)
+  ARGV[6]  bucket ttl          ms from now until this time bucket's hash expires (its
+                               start + BUCKET_TTL_SECONDS); set when the hash is created
+  ARGV[7]  top ttl             ms from now until this minute's sorted sets (KEYS[8], [9],
+                               [12]) expire (the minute's start + TOP_TTL_SECONDS)
+  ARGV[8]  stream cap          entries: MAXLEN ~, so the stream keeps at least this many
+                               and at most one stream node more
   ARGV[9]  cache key prefix    first hex digits of the prompt hash, for the event
   ARGV[10] window margin       ms added to every limit key's PEXPIRE
   ARGV[11] lock ttl            ms; 0 takes no generation lock
@@ -66,6 +70,8 @@
   ARGV[36] max age             ms; a cached entry older than this is a miss (0: any age)
   ARGV[37] hot member          "<full prompt hash> <prompt preview>": counted in KEYS[12] when
                                the request is answered without the model (hit or coalesced)
+  ARGV[38] callers ttl         ms from now until this bucket's HyperLogLog (KEYS[10])
+                               expires (the bucket's start + TOP_TTL_SECONDS)
 
   Returns  { allowed (1|0), refused dimension (1-3, 0 when allowed),
              lock (0 none, 1 this request owns the generation, 2 another
@@ -75,6 +81,16 @@
              cost charged (units),
              and last the cached JSON or nil (always nil when the caller
              decided the cache outcome: it holds the entry) }
+
+  Cost. Every redis.call costs about a microsecond of server time beyond
+  the command itself (and more with many arguments), so the hot path
+  (an admitted cache hit) keeps them few: the counters are one HINCRBY per
+  field that cannot be derived (requests and allowed are read as sums, see
+  toTotals and toTimeBucket), a key's expiry is set once, when the key is
+  created, to the end of the span its readers look at, instead of on every
+  write; the stream is trimmed by whole nodes; and the two numbers a hit
+  needs are read from the start of the cached JSON, which store.ts writes
+  in a fixed order, with cjson only as the fallback.
 ]]
 
 local d1_key      = KEYS[1]
@@ -96,8 +112,8 @@ local request_id  = ARGV[2]
 local identity    = ARGV[3]
 local tier        = ARGV[4]
 local use_cache   = ARGV[5] == "1"
-local bucket_ttl  = tonumber(ARGV[6])   -- s
-local top_ttl     = tonumber(ARGV[7])   -- s
+local bucket_ttl  = tonumber(ARGV[6])   -- ms from now
+local top_ttl     = tonumber(ARGV[7])   -- ms from now
 local stream_cap  = tonumber(ARGV[8])   -- entries
 local cache_tag   = ARGV[9]
 local margin      = tonumber(ARGV[10])  -- ms
@@ -110,6 +126,7 @@ local door        = ARGV[34]            -- "generate" | "openai"
 local model       = ARGV[35]
 local max_age     = tonumber(ARGV[36]) or 0  -- ms; 0 = any age
 local hot_member  = ARGV[37] or ""
+local callers_ttl = tonumber(ARGV[38])  -- ms from now
 -- Hits and misses are counted when this script looks the cache up or the caller did.
 local counts_cache = use_cache or outcome ~= ""
 
@@ -133,17 +150,32 @@ end
 -- caller with more than total/top_cap requests is guaranteed to be in the set,
 -- and a count is overestimated by at most the evicted minimum.
 local function bump_top(key, member)
-  -- The common case, a caller already in the set, is one command.
-  if redis.call("ZADD", key, "XX", "INCR", 1, member) then
-    -- counted
-  elseif redis.call("ZCARD", key) < top_cap then
+  -- The common case, a caller already in the set, is one command; the key's
+  -- expiry (this minute's start + TOP_TTL_SECONDS) is given once, when it is created.
+  if redis.call("ZADD", key, "XX", "INCR", 1, member) then return end
+  local size = redis.call("ZCARD", key)
+  if size < top_cap then
     redis.call("ZADD", key, 1, member)
+    if size == 0 then redis.call("PEXPIRE", key, top_ttl) end
   else
     local lowest = redis.call("ZRANGE", key, 0, 0, "WITHSCORES")
-    redis.call("ZREM", key, lowest[1])
+    -- Add before removing, so the set is never empty (and its expiry never lost).
     redis.call("ZADD", key, tonumber(lowest[2]) + 1, member)
+    redis.call("ZREM", key, lowest[1])
   end
-  redis.call("EXPIRE", key, top_ttl)
+end
+
+-- Whole-answer reads are the fallback: store.ts writes an entry as
+-- {"createdAt":<ms>,"latencyMs":<ms>,"usage":{"totalTokens":<n>,...},...},
+-- so a hit reads its three numbers with one anchored match; an entry in any
+-- other shape is decoded whole, as before. Returns createdAt, latency, tokens
+-- (nil when absent).
+local function cached_numbers(json)
+  local created, latency, tokens = string.match(json, '^{"createdAt":(%d+),"latencyMs":(%d+),"usage":{"totalTokens":(%d+)[,}]')
+  if created then return tonumber(created), tonumber(latency), tonumber(tokens) end
+  local ok, doc = pcall(cjson.decode, json)
+  if not ok or type(doc) ~= "table" then return nil, nil, nil end
+  return tonumber(doc.createdAt), tonumber(doc.latencyMs), type(doc.usage) == "table" and tonumber(doc.usage.totalTokens) or nil
 end
 
 -- 0. What the model must do: nothing for a cached answer, or while another
@@ -162,16 +194,12 @@ if outcome ~= "" then
 elseif use_cache then
   cached = redis.call("GET", cache_key) or nil  -- a missing key reads as false
   if cached then
-    local ok, doc = pcall(cjson.decode, cached)
-    if ok and type(doc) == "table" then
-      if max_age > 0 and tonumber(doc.createdAt) and now - tonumber(doc.createdAt) > max_age then
-        cached = nil  -- older than the client accepts: a miss that refreshes the entry
-      else
-        if type(doc.usage) == "table" and tonumber(doc.usage.totalTokens) then
-          saved_tokens = tonumber(doc.usage.totalTokens)
-        end
-        if tonumber(doc.latencyMs) then saved_ms = tonumber(doc.latencyMs) end
-      end
+    local created, latency, tokens = cached_numbers(cached)
+    if max_age > 0 and created and now - created > max_age then
+      cached = nil  -- older than the client accepts: a miss that refreshes the entry
+    else
+      saved_tokens = tokens or 0
+      saved_ms = latency or 0
     end
   end
   if not cached and lock_ttl > 0 then lock_held = redis.call("EXISTS", lock_key) == 1 end
@@ -238,50 +266,62 @@ end
 -- 4. Counters: totals, this time bucket, this minute's consumers, the active callers.
 --    A coalesced request counts as a hit (and as coalesced): it costs no generation.
 --    store.lua moves it to the misses if its wait runs out and it generates after all.
+--    The totals keep no "requests" or "allowed": they are the doors' sum and
+--    that sum less the blocked (toTotals). A bucket keeps one field per
+--    outcome and door, the first letter of each: h(it, coalesced included),
+--    m(iss), a(dmitted without a cache outcome), b(locked) × g(enerate),
+--    o(penai); toTimeBucket adds them up.
 local coalesced = lock == 2
-redis.call("HINCRBY", totals_key, "requests", 1)
+local outcome_field
 redis.call("HINCRBY", totals_key, "door:" .. door, 1)
-redis.call("HINCRBY", bucket_key, "req", 1)
-redis.call("HINCRBY", bucket_key, door == "openai" and "do" or "dg", 1)
 if allowed then
-  redis.call("HINCRBY", totals_key, "allowed", 1)
-  redis.call("HINCRBY", bucket_key, "ok", 1)
-  if counts_cache then
-    if hit or coalesced then
-      redis.call("HINCRBY", totals_key, "hits", 1)
-      redis.call("HINCRBY", totals_key, "tokens_saved", saved_tokens)
-      redis.call("HINCRBY", totals_key, "time_saved_ms", saved_ms)
-      redis.call("HINCRBY", bucket_key, "hit", 1)
-      if coalesced then redis.call("HINCRBY", totals_key, "coalesced", 1) end
-    else
-      redis.call("HINCRBY", totals_key, "misses", 1)
-      redis.call("HINCRBY", bucket_key, "miss", 1)
-    end
+  if counts_cache and (hit or coalesced) then
+    outcome_field = "h"
+    redis.call("HINCRBY", totals_key, "hits", 1)
+    if saved_tokens ~= 0 then redis.call("HINCRBY", totals_key, "tokens_saved", saved_tokens) end
+    if saved_ms ~= 0 then redis.call("HINCRBY", totals_key, "time_saved_ms", saved_ms) end
+    if coalesced then redis.call("HINCRBY", totals_key, "coalesced", 1) end
+  elseif counts_cache then
+    outcome_field = "m"
+    redis.call("HINCRBY", totals_key, "misses", 1)
+  else
+    outcome_field = "a"
   end
 else
+  outcome_field = "b"
   redis.call("HINCRBY", totals_key, "blocked", 1)
   redis.call("HINCRBY", totals_key, "blocked:" .. dims[refused].name, 1)
-  redis.call("HINCRBY", bucket_key, "blk", 1)
   bump_top(topb_key, identity)
 end
-redis.call("EXPIRE", bucket_key, bucket_ttl)
+-- A new field may be a new hash: give it its expiry (again, harmlessly, if
+-- the hash was there). Its other writer, store.lua, only ever adds to fields
+-- decide.lua created.
+if redis.call("HINCRBY", bucket_key, outcome_field .. (door == "openai" and "o" or "g"), 1) == 1 then
+  redis.call("PEXPIRE", bucket_key, bucket_ttl)
+end
 bump_top(top_key, identity)
 -- Distinct callers per bucket in a HyperLogLog: at most 12 KB however many
 -- callers arrive, and gone with the bucket (a sorted set indexed by expiry
 -- grows with the callers and keeps its hash table after being trimmed).
-redis.call("PFADD", active_key, identity)
-redis.call("EXPIRE", active_key, top_ttl)
+-- PFADD answers 1 whenever the HyperLogLog changed, which includes its creation.
+if redis.call("PFADD", active_key, identity) == 1 then redis.call("PEXPIRE", active_key, callers_ttl) end
 -- Hot prompts: the prompts answered without the model, Space-Saving like the consumers.
 if allowed and (hit or coalesced) and hot_member ~= "" then bump_top(hot_key, hot_member) end
 -- The limit index: one member per caller with live limit state, scored by when
--- that state is gone. GT only ever moves a score later (a new member is added);
--- the expired are trimmed here, so the set holds as many members as there are
--- callers with state, and it expires with the last of them.
+-- that state is gone. GT only ever moves a score later. The set grows only
+-- when a caller joins, so that is when the expired are trimmed: it holds the
+-- callers with state and at most those whose state ran out since the last one
+-- joined (readers count scores after now). The key outlives its latest score:
+-- PEXPIREAT GT moves its expiry only later, and a new key (no expiry, which GT
+-- reads as infinite) is given one.
 if expires_at > 0 then
-  redis.call("ZADD", limit_index_key, "GT", expires_at, identity)
-  redis.call("ZREMRANGEBYSCORE", limit_index_key, "-inf", now)
-  if redis.call("PEXPIRETIME", limit_index_key) < expires_at then
-    redis.call("PEXPIREAT", limit_index_key, expires_at)
+  if redis.call("ZADD", limit_index_key, "GT", expires_at, identity) == 1 then
+    redis.call("ZREMRANGEBYSCORE", limit_index_key, "-inf", now)
+    if redis.call("PEXPIRETIME", limit_index_key) < expires_at then
+      redis.call("PEXPIREAT", limit_index_key, expires_at)
+    end
+  else
+    redis.call("PEXPIREAT", limit_index_key, expires_at, "GT")
   end
 end
 
@@ -295,7 +335,9 @@ elseif counts_cache and (hit or coalesced) then
 end
 if event_type then
   local shown = dims[refused > 0 and refused or 1]
-  redis.call("XADD", events_key, "MAXLEN", stream_cap, "*",
+  -- MAXLEN ~ trims whole nodes only: an exact cap rewrites the oldest node on
+  -- every append, which made XADD the costliest command of a hit.
+  redis.call("XADD", events_key, "MAXLEN", "~", stream_cap, "*",
     "type", event_type, "id", request_id, "who", identity, "tier", tier,
     "policy", shown.name, "n", shown.state.used, "limit", shown.limit,
     "rem", shown.state.remaining, "reset", shown.state.reset_at,

@@ -24,8 +24,8 @@
   KEYS[1]  cache entry         string, the response JSON
   KEYS[2]  totals              hash of counters
   KEYS[3]  cache index         sorted set, member = prompt hash, score = entry expiry (Unix ms)
-  KEYS[4]  events              stream, capped at ARGV[7] entries
-  KEYS[5]  time bucket         hash of per-bucket counters
+  KEYS[4]  events              stream, capped at about ARGV[7] entries (MAXLEN ~)
+  KEYS[5]  time bucket         hash of per-bucket counters (fields as decide.lua writes them)
   KEYS[6]  generation lock     string, value = owner's request id
   KEYS[7]  token limit state   the plan's token dimension (unused when ARGV[23] == "")
 
@@ -35,7 +35,7 @@
   ARGV[4]  prompt hash         full hex SHA-256, the index member
   ARGV[5]  tokens              prompt + completion tokens generated
   ARGV[6]  latency             ms the generation took
-  ARGV[7]  stream cap          entries (exact MAXLEN)
+  ARGV[7]  stream cap          entries: at least this many kept, at most one stream node more
   ARGV[8]  bucket ttl          s
   ARGV[9]  request id          the lock is released only if it holds this value
   ARGV[10] identity            label (API keys only as a hash)
@@ -130,8 +130,10 @@ if was_coalesced then
   redis.call("HINCRBY", totals_key, "hits", -1)
   redis.call("HINCRBY", totals_key, "coalesced", -1)
   redis.call("HINCRBY", totals_key, "misses", 1)
-  redis.call("HINCRBY", bucket_key, "hit", -1)
-  redis.call("HINCRBY", bucket_key, "miss", 1)
+  -- The bucket's outcome × door fields (decide.lua): h(it) to m(iss), this request's door.
+  local d = door == "openai" and "o" or "g"
+  redis.call("HINCRBY", bucket_key, "h" .. d, -1)
+  redis.call("HINCRBY", bucket_key, "m" .. d, 1)
 end
 redis.call("HINCRBY", totals_key, "generations", 1)
 redis.call("HINCRBY", totals_key, "tokens_generated", tokens)
@@ -149,7 +151,7 @@ if token_algo ~= "" and tokens_back ~= 0 then
   redis.call("HINCRBY", totals_key, "tokens_refunded", tokens_back)
 end
 
-redis.call("XADD", events_key, "MAXLEN", stream_cap, "*",
+redis.call("XADD", events_key, "MAXLEN", "~", stream_cap, "*",
   "type", "miss", "id", request_id, "who", ARGV[10], "tier", ARGV[11],
   "n", ARGV[12], "limit", ARGV[13], "rem", ARGV[14], "reset", ARGV[15],
   "ck", ARGV[16], "tok", tokens, "lat", latency, "door", door, "model", model,
