@@ -587,3 +587,116 @@ export const labResultSchema = z.object({
   durationMs: z.number(),
 });
 export type LabResult = z.infer<typeof labResultSchema>;
+
+// ---- /v1: the OpenAI dialect's answers ------------------------------------
+// The request body is chatCompletionRequestSchema in lib/gateway/dialects/openai.ts,
+// beside the parsing it drives; lib/gateway/dialects/openai.ts builds these answers.
+
+export const openaiErrorBodySchema = z.object({
+  error: z.object({
+    message: z.string(),
+    /** OpenAI's error type: invalid_request_error, requests, tokens, server_error… */
+    type: z.string(),
+    /** The request field at fault, when there is one. */
+    param: z.string().nullable(),
+    code: z.string().nullable(),
+  }),
+});
+export type OpenAIErrorBody = z.infer<typeof openaiErrorBodySchema>;
+
+const finishReasonSchema = z.enum(["stop", "length", "content_filter", "tool_calls"]);
+
+export const chatUsageSchema = z.object({
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+});
+
+export const chatCompletionSchema = z.object({
+  id: z.string().regex(/^chatcmpl-/),
+  object: z.literal("chat.completion"),
+  /** Unix s. */
+  created: z.number().int(),
+  model: z.string(),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      message: z.object({ role: z.literal("assistant"), content: z.string(), refusal: z.null() }),
+      logprobs: z.null(),
+      finish_reason: finishReasonSchema,
+    }),
+  ),
+  usage: chatUsageSchema,
+  system_fingerprint: z.null(),
+});
+export type ChatCompletion = z.infer<typeof chatCompletionSchema>;
+
+/** One `data:` event of a streamed completion; the stream ends with `data: [DONE]`. */
+export const chatCompletionChunkSchema = z.object({
+  id: z.string().regex(/^chatcmpl-/),
+  object: z.literal("chat.completion.chunk"),
+  created: z.number().int(),
+  model: z.string(),
+  /** Empty in the last chunk, which carries the usage (stream_options.include_usage). */
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      delta: z.object({ role: z.literal("assistant").optional(), content: z.string().optional() }),
+      logprobs: z.null(),
+      finish_reason: finishReasonSchema.nullable(),
+    }),
+  ),
+  /** Only with stream_options.include_usage: null until the last chunk. */
+  usage: chatUsageSchema.nullable().optional(),
+});
+export type ChatCompletionChunk = z.infer<typeof chatCompletionChunkSchema>;
+
+/** A `data:` event of the stream: a chunk, or the error that ended a stream whose headers were sent. */
+export const chatStreamEventSchema = z.union([chatCompletionChunkSchema, openaiErrorBodySchema]);
+
+export const modelListSchema = z.object({
+  object: z.literal("list"),
+  data: z.array(
+    z.object({
+      id: z.string(),
+      object: z.literal("model"),
+      /** Unix s. */
+      created: z.number().int(),
+      owned_by: z.string(),
+    }),
+  ),
+});
+export type ModelList = z.infer<typeof modelListSchema>;
+
+// ---- Labels and headers ----------------------------------------------------
+
+/** A caller as the stream and the admin routes name it: `ip:<addr>` (`ip:<net>/<bits>` for IPv6), `key:<12 hex>`, `sim:<tier>:<n>`. */
+export const identityLabelSchema = z.string().regex(/^(?:ip|key|sim):\S+$/);
+
+const decimal = z.string().regex(/^\d+$/);
+const positive = z.string().regex(/^[1-9]\d*$/);
+/** Structured-field list items as lib/gateway/headers.ts writes them, comma separated. */
+const itemList = (item: string) => z.string().regex(new RegExp(`^${item}(?:, ${item})*$`));
+
+/** Values of the headers the gateway sets, as lib/gateway/headers.ts and the dialects write them. */
+export const gatewayHeaderSchemas = {
+  requestId: z.uuid(),
+  identity: identityLabelSchema,
+  /** A count (limit, remaining). */
+  count: decimal,
+  /** Unix s. */
+  unixSeconds: decimal,
+  rateLimitPolicy: itemList(`"[^"]+";q=\\d+;w=\\d+`),
+  rateLimit: itemList(`"[^"]+";r=\\d+;t=\\d+`),
+  /** A Go-style duration, as OpenAI writes its resets: 350ms, 1s, 1.5s, 6m0s, 1h2m3s. */
+  duration: z.string().regex(/^(?:\d{1,3}ms|(?:\d+h)?(?:\d+m)?\d+(?:\.\d{1,3})?s)$/),
+  /** Whole seconds (Retry-After) or ms (retry-after-ms), at least 1. */
+  wait: positive,
+  shouldRetry: z.literal("false"),
+  cache: z.enum(["HIT", "MISS", "BYPASS"]),
+  coalesced: z.literal("1"),
+  degraded: z.literal("fail-open"),
+  /** The cache key's first 12 hex digits. */
+  cacheKey: z.string().regex(/^[0-9a-f]{12}$/),
+  accelBuffering: z.literal("no"),
+} as const;

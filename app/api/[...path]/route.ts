@@ -8,7 +8,7 @@ function notFound(request: Request): Response {
   const { pathname } = new URL(request.url);
   return errorResponse(
     new GatewayError("not_found", `Unknown path ${request.method} ${pathname}. The routes are listed below and in docs/api.md.`, {
-      routes: ["POST /api/generate", "GET /api/stats", "GET /api/valkey", "POST /api/simulate", "GET /api/health", "GET /api/metrics", "GET /api/lab", "GET|DELETE /api/limits/{identity}"],
+      routes: ["POST /api/generate", "GET /api/stats", "GET /api/valkey", "POST /api/simulate", "GET /api/health", "GET /api/metrics", "GET /api/lab", "GET|DELETE /api/limits/{identity}", "GET /api/openapi.json"],
     }),
   );
 }

@@ -10,6 +10,7 @@ import type { CachedEntry } from "@/lib/gateway/store";
 import { isUpstreamError, type ChatMessage, type GenerationParams, type UpstreamModel } from "@/lib/gateway/upstreams/types";
 import { refusalMessage, unavailableSentence } from "@/lib/gateway/dialects/generate";
 import { jsonResponse } from "@/lib/http";
+import type { ChatCompletion, ChatCompletionChunk, ModelList, OpenAIErrorBody } from "@/lib/schemas";
 
 /**
  * The OpenAI chat-completions dialect, what real apps and SDKs speak:
@@ -171,7 +172,7 @@ const OPENAI_ERRORS: Partial<Record<ErrorCode, { type: string; code: string | nu
   valkey_unavailable: { type: "server_error", code: "service_unavailable" },
 };
 
-export function openaiErrorBody(message: string, type: string, code: string | null, param: string | null = null) {
+export function openaiErrorBody(message: string, type: string, code: string | null, param: string | null = null): OpenAIErrorBody {
   return { error: { message, type, param, code } };
 }
 
@@ -295,7 +296,7 @@ export async function shapeChatCompletion(
         ],
         usage: usageOf(entry),
         system_fingerprint: null,
-      },
+      } satisfies ChatCompletion,
       200,
       headers,
     );
@@ -306,7 +307,8 @@ export async function shapeChatCompletion(
   if (generation.failure() && generation.producedText() === "") return openaiErrorResponse(generation.failure(), result.requestId, base);
 
   const encoder = new TextEncoder();
-  const chunk = (delta: Record<string, unknown>, finish: string | null, modelName: string) =>
+  type Choice = ChatCompletionChunk["choices"][number];
+  const chunk = (delta: Choice["delta"], finish: Choice["finish_reason"], modelName: string) =>
     encoder.encode(
       `data: ${JSON.stringify({
         id,
@@ -315,7 +317,7 @@ export async function shapeChatCompletion(
         model: modelName,
         choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
         ...(options.includeUsage ? { usage: null } : {}),
-      })}\n\n`,
+      } satisfies ChatCompletionChunk)}\n\n`,
     );
   const pieces = generation.text();
   let first = true;
@@ -338,7 +340,7 @@ export async function shapeChatCompletion(
         if (options.includeUsage) {
           controller.enqueue(
             encoder.encode(
-              `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: entry.model, choices: [], usage: usageOf(entry) })}\n\n`,
+              `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: entry.model, choices: [], usage: usageOf(entry) } satisfies ChatCompletionChunk)}\n\n`,
             ),
           );
         }
@@ -374,7 +376,7 @@ export async function shapeChatCompletion(
 }
 
 /** GET /v1/models: the upstream's list as OpenAI shapes it. */
-export function modelList(models: UpstreamModel[]) {
+export function modelList(models: UpstreamModel[]): ModelList {
   return {
     object: "list",
     data: models.map((m) => ({ id: m.id, object: "model", created: m.created, owned_by: m.ownedBy })),
