@@ -118,3 +118,20 @@ test("a client that disconnects mid-stream stops the generation: it is settled a
     })
     .toBe("MISS");
 });
+
+test("the gateway's routes take the lean path in server.mjs, with the same security headers; the rest goes through Next.js", async ({ request }) => {
+  const lean = [await request.get("/v1/models"), await request.get("/api/health"), await request.post("/api/generate", { data: { prompt: "lean or not" } })];
+  for (const res of lean) {
+    expect(res.headers()["x-flowgate-path"]).toBe("lean");
+    expect(res.headers()["x-frame-options"]).toBe("DENY");
+    expect(res.headers()["permissions-policy"]).toContain("camera=()");
+  }
+  // Next.js's router marks its app-router answers with this Vary; the lean path never does.
+  const throughNext = [await request.get("/api/stats"), await request.get("/v1/chat/completions"), await request.get("/")];
+  for (const res of throughNext) {
+    expect(res.headers()["x-flowgate-path"]).toBeUndefined();
+    expect(res.headers()["vary"]).toContain("rsc");
+    expect(res.headers()["x-frame-options"]).toBe("DENY");
+  }
+  expect(throughNext[1]?.status()).toBe(405);
+});
