@@ -8,6 +8,9 @@
  *   npm run bench -- --no-build   reuse .next-bench if it exists
  *   npm run bench -- --quick      smaller and shorter, to check the bench itself
  *
+ * The overhead phase (scripts/bench/overhead.ts) also runs on its own:
+ *   node --conditions=react-server --import tsx scripts/bench/overhead.ts [--quick] [--no-build]
+ *
  * Order, to keep the timings clean on a shared 2-core machine: the memory
  * phase (bytes, not time) runs beside the build; the timed phases run after
  * it, one at a time; the memory phase's last reading, which waits for the
@@ -22,6 +25,7 @@ import { measureDashboard } from "./dashboard";
 import { appClient, measureDecisionCost } from "./decision";
 import { measureHttp } from "./http";
 import { startMemoryPhase } from "./memory";
+import { measureOverhead, OVERHEAD_FULL, OVERHEAD_QUICK } from "./overhead";
 import { evaluateGoals, renderMarkdown, type BenchResults } from "./report";
 import { countRoundTrips } from "./round-trips";
 import { measureStatsAtScale } from "./stats-scale";
@@ -70,6 +74,8 @@ async function main(): Promise<void> {
       limitedKey: "demo-free-key",
       limitedKeyLimit: TIERS.free.limit,
     });
+    log("overhead over a direct call, beside Portkey");
+    const overhead = await measureOverhead(quick ? OVERHEAD_QUICK : OVERHEAD_FULL);
     log("dashboard");
     const dashboard = await measureDashboard(app.url, { loads: 5 });
     log("lighthouse");
@@ -100,6 +106,7 @@ async function main(): Promise<void> {
       decision,
       roundTrips,
       http,
+      overhead,
       stats,
       memory: memoryResult,
       dashboard,

@@ -2,11 +2,13 @@
  * The bench's table: every figure beside what it is measured against in the
  * same run, each goal marked met or not, with the reason where not.
  */
+import os from "node:os";
 import type { DashboardResult } from "./dashboard";
 import type { LighthouseResult, LighthouseRun } from "./lighthouse";
 import type { DecisionResult } from "./decision";
 import type { HttpResult } from "./http";
 import type { MemoryResult } from "./memory";
+import type { OverheadResult, Percentiles, TargetFigures } from "./overhead";
 import type { RoundTripResult } from "./round-trips";
 import type { StatsResult } from "./stats-scale";
 
@@ -18,6 +20,7 @@ export interface BenchResults {
   decision: DecisionResult;
   roundTrips: RoundTripResult;
   http: HttpResult;
+  overhead: OverheadResult;
   stats: StatsResult;
   memory: MemoryResult;
   dashboard: DashboardResult;
@@ -134,6 +137,7 @@ export function evaluateGoals(r: Omit<BenchResults, "goals">): Goal[] {
           : `${Math.round(run.mainThreadWork)} ms of main-thread work, ${kib(run.unusedJavaScript)} of unused JavaScript, ${int(run.domNodes)} DOM nodes`,
     });
   }
+  goals.push(...evaluateOverheadGoals(r.overhead));
   const m = r.memory;
   const back = m.final === null ? Number.NaN : (m.final - m.baseline) / m.baseline;
   goals.push({
@@ -169,6 +173,11 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push(
     `\`${r.command}\` on ${r.startedAt.slice(0, 16).replace("T", " ")} UTC, ${r.durationSeconds.toFixed(0)} s: ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, ${r.machine.valkey}; load average ${r.machine.loadAverageStart.map((x) => x.toFixed(1)).join(" ")} at the start, ${r.machine.loadAverageEnd.map((x) => x.toFixed(1)).join(" ")} at the end (a shared machine: read the ratios, not the absolute rates).`,
   );
+  lines.push("");
+  lines.push("## Overhead over a direct call, beside Portkey");
+  lines.push("");
+  lines.push(...renderOverhead(r.overhead, r.goals));
+  lines.push("## Everything else");
   lines.push("");
   lines.push("| What | Flowgate | Beside it, same run | Ratio | Goal | |");
   lines.push("|---|---|---|---|---|---|");
@@ -264,4 +273,143 @@ export function renderMarkdown(r: BenchResults): string {
   );
   lines.push("");
   return lines.join("\n");
+}
+
+// ---- overhead over a direct call, beside Portkey (scripts/bench/overhead.ts) ----
+
+const signed = (n: number) => `${n >= 0 ? "+" : "−"}${ms(Math.abs(n))}`;
+
+export function evaluateOverheadGoals(o: OverheadResult): Goal[] {
+  const goals: Goal[] = [];
+  const fg = o.overhead.flowgate;
+  const pk = o.overhead.portkey;
+  const target = (name: string) => o.targets.find((t) => t.name === name);
+  const notMeasured = o.portkey.measured ? null : `Portkey was not measured: ${o.portkey.reason}`;
+  if (!fg) return goals;
+  const seqMet = fg.p50 <= 1.0 && (pk ? fg.p50 <= pk.p50 : false);
+  goals.push({
+    name: "Overhead: sequential p50",
+    goal: "≤ Portkey's and ≤ 1.0 ms",
+    value: `${signed(fg.p50)}${pk ? ` vs Portkey ${signed(pk.p50)}` : ""}`,
+    met: seqMet,
+    reason: seqMet
+      ? undefined
+      : (notMeasured ??
+        `Flowgate adds ${ms(fg.p50)} at p50 (through Next.js's router ${ms(o.overhead["flowgate-next"]?.p50 ?? 0)}), Portkey ${ms(pk?.p50 ?? 0)}: what is left on the lean path is the gateway's own work on a miss (two Valkey round trips, the upstream's answer read as a stream and parsed, the store), on ${os.cpus().length} cores shared with the load generator, the upstream and Valkey`),
+  });
+  goals.push({
+    name: "Overhead: sequential p99",
+    goal: "≤ 3 ms",
+    value: signed(fg.p99),
+    met: fg.p99 <= 3,
+    reason: fg.p99 <= 3 ? undefined : `p99 ${ms(target("flowgate")?.sequential.p99 ?? 0)} against the direct call's ${ms(target("direct")?.sequential.p99 ?? 0)}`,
+  });
+  const paced = fg.pacedP99;
+  goals.push({
+    name: "Overhead: paced p99",
+    goal: "≤ 5 ms",
+    value: paced === null ? "not measured" : signed(paced),
+    met: paced !== null && paced <= 5,
+    reason: paced !== null && paced <= 5 ? undefined : `p99 ${ms(target("flowgate")?.paced?.p99 ?? 0)} against the direct call's ${ms(target("direct")?.paced?.p99 ?? 0)} at ${o.options.pacedRate}/s`,
+  });
+  const ttfb = fg.ttfbP50;
+  goals.push({
+    name: "Overhead: stream first byte",
+    goal: "≤ 2 ms",
+    value: ttfb === null ? "not measured" : signed(ttfb),
+    met: ttfb !== null && ttfb <= 2,
+    reason: ttfb !== null && ttfb <= 2 ? undefined : `first byte at p50 ${ms(target("flowgate")?.stream?.ttfb.p50 ?? 0)}`,
+  });
+  const fgMax = target("flowgate")?.throughput;
+  const pkMax = target("portkey")?.throughput;
+  const maxMet = !!fgMax && !!pkMax && fgMax.perSecond >= pkMax.perSecond;
+  goals.push({
+    name: "Overhead: max req/s",
+    goal: "≥ Portkey's",
+    value: fgMax ? `${int(fgMax.perSecond)}/s${pkMax ? ` vs ${int(pkMax.perSecond)}/s` : ""}` : "not measured",
+    met: maxMet,
+    reason: maxMet
+      ? undefined
+      : (notMeasured ??
+        `Flowgate spent ${int(fgMax?.cpuMicrosPerRequest ?? 0)} µs of its own CPU and ${int(fgMax?.valkeyMicrosPerRequest ?? 0)} µs of Valkey's per request, Portkey ${int(pkMax?.cpuMicrosPerRequest ?? 0)} µs, on ${os.cpus().length} cores shared with the load generator and the upstream`),
+  });
+  const hit = target("flowgate-hit");
+  goals.push({
+    name: "Overhead: cache hit p50",
+    goal: "≤ 0.5 ms end to end",
+    value: hit ? ms(hit.sequential.p50) : "not measured",
+    met: !!hit && hit.sequential.p50 <= 0.5,
+    reason: hit && hit.sequential.p50 <= 0.5 ? undefined : `a hit is answered at p50 ${ms(hit?.sequential.p50 ?? 0)}, the direct call to an upstream that answers at once at ${ms(target("direct")?.sequential.p50 ?? 0)}`,
+  });
+  return goals;
+}
+
+/** The overhead table: ratios first, then direct, Portkey and Flowgate (lean path, and through Next.js) side by side. */
+export function renderOverhead(o: OverheadResult, goals: Goal[]): string[] {
+  const lines: string[] = [];
+  const t = (name: string) => o.targets.find((x) => x.name === name);
+  const direct = t("direct");
+  const portkey = t("portkey");
+  const flowgate = t("flowgate");
+  const viaNext = t("flowgate-next");
+  const hit = t("flowgate-hit");
+  const nextHit = t("flowgate-next-hit");
+  const met = (name: string) => {
+    const g = goals.find((x) => x.name === name);
+    return g ? (g.met ? "**met**" : `**not met**: ${g.reason ?? ""}`) : "";
+  };
+  type Gateway = "portkey" | "flowgate" | "flowgate-next";
+  type Key = "p50" | "p99" | "pacedP99" | "ttfbP50";
+  const over = (name: Gateway, key: Key) => o.overhead[name]?.[key] ?? null;
+  const ratioOf = (a: number | null, b: number | null) => (a === null || b === null || b <= 0 ? "—" : ratio(a / b));
+  const missing = (name: Gateway) => (name === "portkey" && !o.portkey.measured ? `not measured: ${o.portkey.reason}` : "—");
+  const pcts = (p: Percentiles) => `p50 ${ms(p.p50)}, p99 ${ms(p.p99)}`;
+  /** "+x ms (p50 …, p99 …)" for a gateway, "p50 …, p99 …" for the direct call. */
+  const row = (what: string, key: Key, pick: (f: TargetFigures) => Percentiles | undefined, goal: string, goalName: string) => {
+    const cell = (f: TargetFigures | undefined, name: Gateway | null) => {
+      const p = f ? pick(f) : undefined;
+      if (!p) return name ? missing(name) : "—";
+      return name ? `${signed(over(name, key) ?? 0)} (${pcts(p)})` : pcts(p);
+    };
+    return `| ${what} | ${ratioOf(over("flowgate", key), over("portkey", key))} | ${ratioOf(over("flowgate", key), over("flowgate-next", key))} | ${cell(direct, null)} | ${cell(portkey, "portkey")} | ${cell(flowgate, "flowgate")} | ${cell(viaNext, "flowgate-next")} | ${goal} | ${met(goalName)} |`;
+  };
+  const n = o.options;
+  lines.push(
+    `Overhead over a direct call: the same \`POST /v1/chat/completions\` to a local OpenAI-compatible upstream that answers at once (the tests' fake, in its own process), sent direct, through Portkey (\`@portkey-ai/gateway\` ${o.portkey.measured ? o.portkey.version : "—"} with \`@hono/node-server\` 1.14.1, installed and started by the bench) and through Flowgate (server.mjs on the production build, limits on; miss = \`Cache-Control: no-cache\`: no lookup, the upstream called, the answer stored, 2 round trips), on its lean path and, in a second server with \`FLOWGATE_LEAN_PATH=0\`, through Next.js's router. Overhead = the figure − the direct call's, same run; the ratios are Flowgate's overhead ÷ Portkey's and the lean path's ÷ Next.js's (below 1: less added).`,
+  );
+  lines.push("");
+  lines.push("| What | Flowgate ÷ Portkey | Lean ÷ through Next.js | Direct | Portkey | Flowgate | Flowgate through Next.js | Goal | |");
+  lines.push("|---|---|---|---|---|---|---|---|---|");
+  lines.push(row(`Sequential keep-alive, ${int(n.sequential)} requests each, interleaved: overhead at p50`, "p50", (f) => f.sequential, "≤ Portkey's, ≤ 1.0 ms", "Overhead: sequential p50"));
+  lines.push(row("Sequential: overhead at p99", "p99", (f) => f.sequential, "≤ 3 ms", "Overhead: sequential p99"));
+  const late = Math.max(...o.targets.map((x) => x.paced?.lateSendP99 ?? 0));
+  lines.push(
+    row(`Paced open loop, ${n.pacedRate} req/s, ${n.rounds} × ${n.pacedSeconds} s each (the sender's own lateness at p99: ${ms(late)}): overhead at p99`, "pacedP99", (f) => f.paced ?? undefined, "≤ 5 ms", "Overhead: paced p99"),
+  );
+  lines.push(
+    row(`Stream (\`stream: true\`), ${int(n.streams)} each, interleaved: time to the first body byte, overhead at p50`, "ttfbP50", (f) => f.stream?.ttfb, "≤ 2 ms", "Overhead: stream first byte"),
+  );
+  const maxCell = (f: TargetFigures | undefined, name: Gateway | null) => {
+    const x = f?.throughput;
+    if (!x) return name ? missing(name) : "—";
+    const cpu = x.cpuMicrosPerRequest === null ? "" : `; ${int(x.cpuMicrosPerRequest)} µs CPU per request${x.valkeyMicrosPerRequest === null ? "" : ` + Valkey ${int(x.valkeyMicrosPerRequest)} µs`}`;
+    const bad = x.non2xx || x.errors ? `; ${x.non2xx} non-2xx, ${x.errors} errors` : "";
+    return `${int(x.perSecond)}/s (${x.roundsPerSecond.map(int).join(", ")})${cpu}${bad}`;
+  };
+  const rps = (f: TargetFigures | undefined) => f?.throughput?.perSecond ?? null;
+  lines.push(
+    `| Max requests per second, ${n.connections} connections (autocannon), ${n.rounds} × ${n.throughputSeconds} s each (the ratios: Flowgate's rate ÷ the other's) | ${ratioOf(rps(flowgate), rps(portkey))} | ${ratioOf(rps(flowgate), rps(viaNext))} | ${maxCell(direct, null)} | ${maxCell(portkey, "portkey")} | ${maxCell(flowgate, "flowgate")} | ${maxCell(viaNext, "flowgate-next")} | ≥ Portkey's | ${met("Overhead: max req/s")} |`,
+  );
+  lines.push(
+    `| Cache hit, end to end, sequential (interleaved with the first two rows; the ratio: lean p50 ÷ through Next.js) | | ${ratioOf(hit?.sequential.p50 ?? null, nextHit?.sequential.p50 ?? null)} | the upstream's own answer: ${direct ? pcts(direct.sequential) : "—"} | (caches nothing without its Redis) | ${hit ? pcts(hit.sequential) : "—"} | ${nextHit ? pcts(nextHit.sequential) : "—"} | ≤ 0.5 ms at p50 | ${met("Overhead: cache hit p50")} |`,
+  );
+  const bad = o.targets.filter((x) => x.unexpected || x.errors);
+  lines.push("");
+  lines.push(
+    bad.length
+      ? `Answers that were not as expected (status, Flowgate's \`x-cache\` or the path that served it): ${bad.map((x) => `${x.label} ${x.unexpected} unexpected, ${x.errors} errors`).join("; ")}.`
+      : "Every timed answer was checked: status 200; Flowgate's `x-cache` BYPASS on the miss path and HIT on the hit path, and `x-flowgate-path: lean` on the lean server, absent through Next.js.",
+  );
+  lines.push("");
+  return lines;
 }

@@ -13,7 +13,8 @@ export { startValkey, type TestValkey } from "../../tests/support/valkey-server"
 
 // tsx runs these files as CommonJS (package.json has no "type": "module").
 export const ROOT = path.resolve(__dirname, "../..");
-export const DIST_DIR = ".next-bench";
+/** The bench's own build; BENCH_DIST_DIR points a phase run on its own at another (e.g. to compare two builds). */
+export const DIST_DIR = process.env.BENCH_DIST_DIR || ".next-bench";
 
 const started = Date.now();
 
@@ -77,6 +78,8 @@ export function hasBuild(): boolean {
 export interface AppServer {
   url: string;
   port: number;
+  /** The server process, for its CPU time. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -132,6 +135,7 @@ export async function startApp(env: Record<string, string>): Promise<AppServer> 
   return {
     url,
     port,
+    pid: child.pid ?? 0,
     async stop() {
       stopping = true;
       process.off("exit", kill);
