@@ -118,3 +118,10 @@ test("a client that disconnects mid-stream stops the generation: it is settled a
     })
     .toBe("MISS");
 });
+
+test("the bench's floor page does not exist unless BENCH_ROUTES is on", async ({ request }) => {
+  // The e2e server runs the production build without BENCH_ROUTES, as a deployment does.
+  const res = await request.get("/bench/floor");
+  expect(res.status()).toBe(404);
+  expect(await res.text()).not.toContain("Flowgate bench floor");
+});
