@@ -1,3 +1,5 @@
+// First, so no schema is parsed before it: zod without its eval JIT in the browser (the CSP refuses eval).
+import "@/lib/hooks/zod-jitless";
 import { z } from "zod";
 import { ALGORITHMS, DIMENSION_KINDS, TIER_NAMES } from "@/lib/tiers";
 
@@ -6,16 +8,6 @@ import { ALGORITHMS, DIMENSION_KINDS, TIER_NAMES } from "@/lib/tiers";
  * the dashboard imports the same types. Nothing here reads the environment or
  * imports ioredis, so client components can import it.
  */
-
-/**
- * zod compiles object parsers with `new Function` when it may, and probes for
- * that on the first parse. The page's CSP refuses eval, so in the browser the
- * probe would be a CSP violation (and a console error): there, parse without
- * the JIT. Set here, where every schema is defined, so no client module that
- * parses can forget it. Never on the server: zod's config is global to the
- * process, and the route handlers keep the faster parsers.
- */
-if (typeof window !== "undefined") z.config({ jitless: true });
 
 export const PROMPT_MAX_CHARS = 4000;
 export const MODEL_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
