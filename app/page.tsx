@@ -60,6 +60,7 @@ export default async function DashboardPage() {
       <footer className="flex flex-col gap-1 border-t border-slate-800 pt-4 text-xs text-slate-400 sm:flex-row sm:justify-between">
         <span>Flowgate: rate limiting, prompt caching and decision logging on Valkey. The LLM is simulated.</span>
         <span>
+          <a className="underline decoration-slate-600 underline-offset-2 hover:text-slate-200" href="/docs">API reference</a> ·{" "}
           <a className="underline decoration-slate-600 underline-offset-2 hover:text-slate-200" href="/api/stats">/api/stats</a> · Next.js · Recharts · ioredis
         </span>
       </footer>

@@ -1,6 +1,5 @@
 "use client";
 
-import "@/lib/hooks/zod-jitless";
 import { useState } from "react";
 import { Bar, CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import useSWR from "swr";

@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useRef, useState, type ReactNode } from "react";
+import { startTransition, useEffect, useRef, useState, type ReactNode } from "react";
 import { Skeleton, cx } from "@/components/ui";
 
 /**
@@ -12,6 +12,14 @@ import { Skeleton, cx } from "@/components/ui";
  *
  * A key press mounts everything so a keyboard user tabbing on meets every
  * control; a click does, so a link to a later panel (#simulator) finds it.
+ *
+ * Panels that come into view together are revealed one after another, each
+ * once the one before has drawn, and each as a transition (React renders it
+ * in slices and lets the browser answer input between them). Their code is
+ * fetched at once, in parallel (`preload`). A desktop's first screen holds
+ * four chart panels: mounted together they were one main-thread task of
+ * ~240 ms (a long task Lighthouse counts against the page); one at a time,
+ * each is a short one.
  */
 
 type Wake = () => void;
@@ -24,6 +32,36 @@ function wakeAll(): void {
   for (const wake of sleepers) wake();
   sleepers.clear();
   for (const type of INTERACTIONS) window.removeEventListener(type, wakeAll, true);
+}
+
+/** A panel waiting its turn: `reveal` mounts it, `drawn` says when the next may follow. */
+interface Turn {
+  reveal: () => void;
+  drawn: () => boolean;
+}
+const turns: Turn[] = [];
+let revealing = false;
+/** The longest one panel holds the others back (its code may be slow to arrive). */
+const TURN_CAP_MS = 3000;
+const TURN_POLL_MS = 16;
+
+function takeTurns(): void {
+  if (revealing) return;
+  const turn = turns.shift();
+  if (!turn) return;
+  revealing = true;
+  turn.reveal();
+  const until = performance.now() + TURN_CAP_MS;
+  const check = () => {
+    if (!turn.drawn() && performance.now() < until) {
+      setTimeout(check, TURN_POLL_MS);
+      return;
+    }
+    revealing = false;
+    // A task of its own for the next panel: the browser paints and handles input in between.
+    setTimeout(takeTurns, 0);
+  };
+  setTimeout(check, TURN_POLL_MS);
 }
 
 const INTERACTIONS = ["keydown", "pointerdown", "touchstart"] as const;
@@ -39,6 +77,7 @@ export function Deferred({
   className,
   placeholderClassName,
   label,
+  preload,
 }: {
   children: ReactNode;
   className?: string;
@@ -46,17 +85,34 @@ export function Deferred({
   placeholderClassName: string;
   /** What is coming, for screen readers while the skeleton shows. */
   label: string;
+  /** Starts fetching the panel's code (its dynamic import), so it arrives while earlier panels draw. */
+  preload?: () => Promise<unknown>;
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const [shown, setShown] = useState(false);
 
   useEffect(() => {
     if (shown) return;
+    let queued: Turn | null = null;
+    const show = () => {
+      if (queued) return;
+      preload?.().catch(() => undefined); // next/dynamic reports a failed load when it renders
+      queued = {
+        reveal: () => startTransition(() => setShown(true)),
+        // Drawn: mounted, and no panel skeleton left inside (next/dynamic's `loading` marks its own).
+        drawn: () => !ref.current || (ref.current.dataset.deferred === "shown" && !ref.current.querySelector("[data-panel-loading]")),
+      };
+      turns.push(queued);
+      takeTurns();
+    };
+    const leaveQueue = () => {
+      const waiting = queued ? turns.indexOf(queued) : -1;
+      if (waiting >= 0) turns.splice(waiting, 1);
+    };
     if (awake || window.location.hash) {
-      setShown(true);
-      return;
+      show();
+      return leaveQueue;
     }
-    const show = () => setShown(true);
     sleepers.add(show);
     if (sleepers.size === 1) listen();
     let observer: IntersectionObserver | null = null;
@@ -73,8 +129,9 @@ export function Deferred({
     return () => {
       sleepers.delete(show);
       observer?.disconnect();
+      leaveQueue();
     };
-  }, [shown]);
+  }, [shown, preload]);
 
   // Mounted by a link's click (or opened at an anchor): the browser looked for the anchor before it
   // existed, and the click's navigation may come after this mounted. The panel's code arrives a

@@ -1,3 +1,5 @@
+// First, so no schema is parsed before it: zod without its eval JIT in the browser (the CSP refuses eval).
+import "@/lib/hooks/zod-jitless";
 import { z } from "zod";
 import { ALGORITHMS, DIMENSION_KINDS, TIER_NAMES } from "@/lib/tiers";
 

@@ -5,6 +5,12 @@
  * runs `runs` times in a fresh browser; the run with the median score is kept,
  * as Lighthouse's docs advise for a noisy machine. Traffic has been sent
  * before, so the page draws its charts rather than its empty states.
+ *
+ * Beside the dashboard, interleaved with it, the same runs on /bench/floor:
+ * a page of the same build with no client component. Its score is what
+ * Next.js itself costs on this machine, the floor the dashboard is read
+ * against (on a loaded 2-core machine, the floor's mobile TBT alone can pass
+ * 200 ms).
  */
 import { execFile } from "node:child_process";
 import path from "node:path";
@@ -39,6 +45,8 @@ export interface LighthouseResult {
   /** Every run's score, in order, to show the spread. */
   mobileScores: number[];
   desktopScores: number[];
+  /** The same, on the framework's floor page (/bench/floor). */
+  floor: { mobile: LighthouseRun; desktop: LighthouseRun; mobileScores: number[]; desktopScores: number[] };
 }
 
 type Lhr = Result;
@@ -82,24 +90,33 @@ function medianRun(runs: LighthouseRun[]): LighthouseRun {
 }
 
 export async function measureLighthouse(appUrl: string, opts: { runs: number }): Promise<LighthouseResult> {
-  const mobile: LighthouseRun[] = [];
-  const desktop: LighthouseRun[] = [];
+  const pages = { dashboard: "/", floor: "/bench/floor" } as const;
+  const runs = { dashboard: { mobile: [] as LighthouseRun[], desktop: [] as LighthouseRun[] }, floor: { mobile: [] as LighthouseRun[], desktop: [] as LighthouseRun[] } };
   let version = "";
-  // Interleaved, so a noisy minute on this shared machine lands on both presets.
+  // Interleaved, so a noisy minute on this shared machine lands on both presets and both pages.
   for (let i = 0; i < opts.runs; i++) {
     for (const preset of ["mobile", "desktop"] as const) {
-      const { run, version: v } = await once(`${appUrl}/`, preset);
-      version = v;
-      (preset === "mobile" ? mobile : desktop).push(run);
-      log(`lighthouse ${preset} ${i + 1}/${opts.runs}: performance ${run.performance}, TBT ${Math.round(run.totalBlockingTime)} ms, LCP ${Math.round(run.largestContentfulPaint)} ms`);
+      for (const page of ["dashboard", "floor"] as const) {
+        const { run, version: v } = await once(`${appUrl}${pages[page]}`, preset);
+        version = v;
+        runs[page][preset].push(run);
+        log(`lighthouse ${page} ${preset} ${i + 1}/${opts.runs}: performance ${run.performance}, TBT ${Math.round(run.totalBlockingTime)} ms, LCP ${Math.round(run.largestContentfulPaint)} ms`);
+      }
     }
   }
+  const scores = (list: LighthouseRun[]) => list.map((r) => r.performance);
   return {
     version,
     runs: opts.runs,
-    mobile: medianRun(mobile),
-    desktop: medianRun(desktop),
-    mobileScores: mobile.map((r) => r.performance),
-    desktopScores: desktop.map((r) => r.performance),
+    mobile: medianRun(runs.dashboard.mobile),
+    desktop: medianRun(runs.dashboard.desktop),
+    mobileScores: scores(runs.dashboard.mobile),
+    desktopScores: scores(runs.dashboard.desktop),
+    floor: {
+      mobile: medianRun(runs.floor.mobile),
+      desktop: medianRun(runs.floor.desktop),
+      mobileScores: scores(runs.floor.mobile),
+      desktopScores: scores(runs.floor.desktop),
+    },
   };
 }

@@ -135,3 +135,10 @@ test("the gateway's routes take the lean path in server.mjs, with the same secur
   }
   expect(throughNext[1]?.status()).toBe(405);
 });
+
+test("the bench's floor page does not exist unless BENCH_ROUTES is on", async ({ request }) => {
+  // The e2e server runs the production build without BENCH_ROUTES, as a deployment does.
+  const res = await request.get("/bench/floor");
+  expect(res.status()).toBe(404);
+  expect(await res.text()).not.toContain("Flowgate bench floor");
+});
