@@ -126,6 +126,7 @@ const HEADERS: Record<string, [z.ZodType, string]> = {
   "x-flowgate-degraded": [h.degraded, "Valkey unreachable: limited by this instance's in-process fallback limiter, no cache."],
   "x-flowgate-cache-key": [h.cacheKey, "The cache key's first 12 hex digits."],
   "X-Accel-Buffering": [h.accelBuffering, "On streams: proxies such as nginx must pass each piece on as it comes."],
+  "x-flowgate-path": [h.path, "`lean`: served by server.mjs without Next.js's router (absent with `FLOWGATE_LEAN_PATH=0` and under `npm run dev`)."],
 };
 
 type HeaderName = keyof typeof HEADERS;
@@ -164,12 +165,13 @@ const answered = [
   "X-Cache!",
   "x-flowgate-coalesced",
   "x-flowgate-degraded",
+  "x-flowgate-path",
 ];
 /**
  * A refusal (429): by a limit (with the limits), by the wrong-key counter or the
  * simulator (without), or passed on from the upstream (with a wait when it gave one).
  */
-const refused = ["Retry-After", "x-request-id", "x-flowgate-identity", ...LIMIT_HEADERS, ...TOKEN_HEADERS, "x-should-retry", "x-flowgate-degraded"];
+const refused = ["Retry-After", "x-request-id", "x-flowgate-identity", ...LIMIT_HEADERS, ...TOKEN_HEADERS, "x-should-retry", "x-flowgate-degraded", "x-flowgate-path"];
 
 // ---- responses ---------------------------------------------------------------
 

@@ -701,4 +701,6 @@ export const gatewayHeaderSchemas = {
   /** The cache key's first 12 hex digits. */
   cacheKey: z.string().regex(/^[0-9a-f]{12}$/),
   accelBuffering: z.literal("no"),
+  /** Set by server.mjs on the routes it serves without Next.js's router (docs/architecture.md, the lean path). */
+  path: z.literal("lean"),
 } as const;
