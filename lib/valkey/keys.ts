@@ -92,8 +92,6 @@ export interface KeySpace {
   memorySeries(): string;
   /** The command counters of the last few samples: the base of /api/valkey's per-interval figures. */
   commandSamples(): string;
-  /** Every key prefix the app owns, for the key-distribution panel and tests. */
-  kinds: { rateLimit: string; cache: string };
 }
 
 export function createKeySpace(prefix: string): KeySpace {
@@ -120,6 +118,5 @@ export function createKeySpace(prefix: string): KeySpace {
     limitIndex: (shard) => `${tag(shard)}:idx:limits`,
     memorySeries: () => `${tag(0)}:samples`,
     commandSamples: () => `${tag(0)}:samples:commands`,
-    kinds: { rateLimit: ":rl:", cache: `${prefix}cache:` },
   };
 }
