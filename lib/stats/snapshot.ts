@@ -98,7 +98,7 @@ export function mergeTop(lists: [string, number][][], n: number): [string, numbe
 }
 
 export function toTopConsumer(identity: string, requests: number, blocked: number, tierOf: (id: string) => string): TopConsumer {
-  return { ip: identity.replace(/^ip:/, ""), identity, tier: tierOf(identity), requests, blocked };
+  return { identity, tier: tierOf(identity), requests, blocked };
 }
 
 /** One XRANGE entry → an activity event; unknown or damaged entries → null. */
