@@ -101,7 +101,11 @@ export function toTopConsumer(identity: string, requests: number, blocked: numbe
   return { identity, tier: tierOf(identity), requests, blocked };
 }
 
-/** One XRANGE entry → an activity event; unknown or damaged entries → null. */
+/**
+ * One XRANGE entry → an activity event; unknown or damaged entries → null.
+ * The stream's short field names (n, rem, ck, co, tok, lat, …) are listed
+ * with their units in docs/architecture.md, "Stream event fields".
+ */
 export function toActivityEvent(entry: unknown): ActivityEvent | null {
   if (!Array.isArray(entry) || entry.length < 2 || !Array.isArray(entry[1])) return null;
   const id = String(entry[0]);
