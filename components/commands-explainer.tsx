@@ -47,7 +47,7 @@ const PATTERNS: Pattern[] = [
     commands: [
       { cmd: "HINCRBY fg:{0}:stats door:generate 1 · HINCRBY … hits 1", note: "and misses / blocked / coalesced / tokens saved: requests and allowed are sums of these" },
       { cmd: "HINCRBY fg:{0}:ts:<bucket-ms> hg 1 · PEXPIRE … <until 610 s after the bucket's start>", note: "the traffic chart: one field per outcome and door (hg = hit via generate); expiry on the first write only" },
-      { cmd: "ZADD fg:{0}:top:<minute> XX INCR 1 <identity>", note: "top consumers (and topb: for blocks): one command for a caller already in the set" },
+      { cmd: "ZADD fg:{0}:top:<minute> XX INCR 1 <identity>", note: "top consumers (and top-blocked: for blocks): one command for a caller already in the set" },
       { cmd: "ZCARD … · ZADD … 1 <identity> · PEXPIRE … <until 120 s after the minute's start>", note: "a newcomer; to a full set of 1,000 it replaces the minimum instead (ZRANGE … 0 0 WITHSCORES, ZADD, ZREM: Space-Saving)" },
       { cmd: "PFADD fg:{0}:callers:<bucket-ms> <identity> · PFCOUNT over the last 6 buckets", note: "distinct callers of the last minute in fixed memory, no KEYS" },
     ],

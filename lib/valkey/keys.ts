@@ -80,6 +80,7 @@ export interface KeySpace {
   totals(shard: number): string;
   bucket(shard: number, bucketStartMs: number): string;
   top(shard: number, minute: number): string;
+  /** Blocked requests per identity this minute (Space-Saving, TOP_CAP members). */
   topBlocked(shard: number, minute: number): string;
   /** HyperLogLog of the callers seen in one time bucket. */
   activeCallers(shard: number, bucketStartMs: number): string;
@@ -111,7 +112,7 @@ export function createKeySpace(prefix: string): KeySpace {
     totals: (shard) => `${tag(shard)}:stats`,
     bucket: (shard, start) => `${tag(shard)}:ts:${start}`,
     top: (shard, minute) => `${tag(shard)}:top:${minute}`,
-    topBlocked: (shard, minute) => `${tag(shard)}:topb:${minute}`,
+    topBlocked: (shard, minute) => `${tag(shard)}:top-blocked:${minute}`,
     activeCallers: (shard, start) => `${tag(shard)}:callers:${start}`,
     cacheIndex: (shard) => `${tag(shard)}:idx:cache`,
     hotPrompts: (shard, minute) => `${tag(shard)}:hot:${minute}`,
