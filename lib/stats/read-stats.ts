@@ -192,7 +192,6 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
   const lastBucket = bucketStart(now);
   const chartStarts = Array.from({ length: CHART_BUCKETS }, (_, i) => lastBucket - (CHART_BUCKETS - 1 - i) * BUCKET_MS);
   const recentStarts = Array.from({ length: 60_000 / BUCKET_MS }, (_, i) => lastBucket - i * BUCKET_MS);
-  const liveStarts = Array.from({ length: Math.ceil((BUCKET_TTL_SECONDS * 1000) / BUCKET_MS) }, (_, i) => lastBucket - i * BUCKET_MS);
 
   let client;
   try {
