@@ -17,7 +17,12 @@ export const BUCKET_MS = 10_000;
 export const BUCKET_TTL_SECONDS = 610;
 /** How many buckets the stats snapshot returns (10 minutes). */
 export const CHART_BUCKETS = 60;
-/** Per-minute top-consumer sets live this long, s (this minute and the last). */
+/**
+ * Per-minute top sets (consumers, blocked, hot prompts) live this long after
+ * their minute's start, s (readers look at this minute and the last); so do
+ * a bucket's caller HyperLogLogs, after the bucket's start (readers merge the
+ * last minute's).
+ */
 export const TOP_TTL_SECONDS = 120;
 /** Members kept per top-consumer set: bounded memory under any number of callers (Space-Saving). */
 export const TOP_CAP = 1000;
