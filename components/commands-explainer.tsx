@@ -16,10 +16,11 @@ const PATTERNS: Pattern[] = [
     why: "decide.lua checks each limit of the caller's plan (requests per minute, tokens per minute, a daily quota), each with its own algorithm, and consumes them only if all admit the request: a request refused by its token limit takes nothing from its request limit. The default request limit is an exact sliding-window log in a sorted set; the whole check runs inside one Lua script, so 1,000 concurrent requests cannot both take the last slot.",
     commands: [
       { cmd: "ZCOUNT fg:{0}:rl:ip:203.0.113.7 (<now − window> +inf", note: "sliding log: requests still in the window" },
+      { cmd: "ZRANGEBYSCORE fg:{0}:rl:ip:203.0.113.7 (<now − window> +inf WITHSCORES LIMIT 0 1", note: "oldest entry in the window → reset time (and, when refused, the entry whose leaving makes room → Retry-After)" },
       { cmd: "HMGET fg:{0}:rl:tokens.token-bucket:key:3c9e… lvl ts", note: "token bucket for tokens per minute: level and last refill" },
       { cmd: "HMGET fg:{0}:rl:daily.fixed-window:key:3c9e… w n", note: "fixed window for the daily quota: window index and count" },
-      { cmd: "ZADD fg:{0}:rl:ip:203.0.113.7 <now> <request-id> · PEXPIRE … <window + 1000>", note: "only when every limit admits: commit all" },
-      { cmd: "ZRANGE fg:{0}:rl:ip:203.0.113.7 0 0 WITHSCORES", note: "oldest entry → reset time and Retry-After" },
+      { cmd: "ZREMRANGEBYSCORE … -inf <now − window> · ZADD fg:{0}:rl:ip:203.0.113.7 <now> <request-id> · PEXPIRE … <window + 1000>", note: "only when every limit admits: commit all" },
+      { cmd: "ZADD fg:{0}:idx:limits GT <expiry-ms> <identity>", note: "index of callers with live limit state, for the TTL histogram" },
     ],
   },
   {
@@ -27,26 +28,27 @@ const PATTERNS: Pattern[] = [
     why: "The key is the SHA-256 of the model and the normalized prompt (Unicode NFKC, lower case, whitespace collapsed). A hit is read in the same script as the rate limit: one round trip. A miss is stored after the model answers: a second one.",
     commands: [
       { cmd: "GET fg:cache:{<sha256>}", note: "inside decide.lua, for admitted requests only" },
-      { cmd: "SET fg:lock:{<sha256>} <request-id> NX PX 10000", note: "on a miss: one caller generates, identical prompts wait for its answer" },
+      { cmd: "EXISTS fg:lock:{<sha256>} · SET fg:lock:{<sha256>} <request-id> PX 10000", note: "on a miss: one caller generates, identical prompts wait for its answer (no NX needed: the script is atomic)" },
       { cmd: "SET fg:cache:{<sha256>} <json> EX 3600", note: "store.lua, after a miss" },
       { cmd: "ZADD fg:{0}:idx:cache <expiry-ms> <sha256>", note: "index scored by expiry: cached prompts = ZCOUNT now +inf" },
     ],
   },
   {
     title: "Decision stream (capped Stream)",
-    why: "Every decision is appended with its identity (API keys only as a hash), tier, window use, cache key and tokens. The cap is applied in the same call, so the stream never grows past it.",
+    why: "Every blocked request, hit and miss is appended with its identity (API keys only as a hash), tier, window use, cache key and tokens. The cap is applied in the same call, by whole stream nodes: the stream keeps at least 1,000 entries and at most one node more.",
     commands: [
-      { cmd: "XADD fg:{0}:events MAXLEN 1000 * type hit who ip:203.0.113.7 …", note: "blocked and hits in decide.lua, misses in store.lua" },
+      { cmd: "XADD fg:{0}:events MAXLEN ~ 1000 * type hit who ip:203.0.113.7 …", note: "blocked and hits in decide.lua, misses in store.lua" },
       { cmd: "XREVRANGE fg:{0}:events + - COUNT 20", note: "the activity feed" },
     ],
   },
   {
     title: "Counters and charts, without scanning",
-    why: "Totals live in one hash, traffic in 10-second bucket hashes that expire when they leave the 10-minute chart, consumers in per-minute sorted sets. /api/stats reads a fixed list of keys: its cost does not grow with the keyspace.",
+    why: "Totals live in one hash, traffic in 10-second bucket hashes that expire when they leave the 10-minute chart, consumers in per-minute sorted sets. Only what cannot be derived is counted (requests are the doors' sum), and a key's expiry is set once, when it is created. /api/stats reads a fixed list of keys: its cost does not grow with the keyspace.",
     commands: [
-      { cmd: "HINCRBY fg:{0}:stats requests 1", note: "also allowed / blocked / hits / misses / tokens" },
-      { cmd: "HINCRBY fg:{0}:ts:<bucket-ms> req 1 · EXPIRE … 610", note: "the traffic chart" },
-      { cmd: "ZINCRBY fg:{0}:top:<minute> 1 <identity> · EXPIRE … 120", note: "top consumers (and topb: for blocks), at most 1,000 members (Space-Saving)" },
+      { cmd: "HINCRBY fg:{0}:stats door:generate 1 · HINCRBY … hits 1", note: "and misses / blocked / coalesced / tokens saved: requests and allowed are sums of these" },
+      { cmd: "HINCRBY fg:{0}:ts:<bucket-ms> hg 1 · PEXPIRE … <until 610 s after the bucket's start>", note: "the traffic chart: one field per outcome and door (hg = hit via generate); expiry on the first write only" },
+      { cmd: "ZADD fg:{0}:top:<minute> XX INCR 1 <identity>", note: "top consumers (and top-blocked: for blocks): one command for a caller already in the set" },
+      { cmd: "ZCARD … · ZADD … 1 <identity> · PEXPIRE … <until 120 s after the minute's start>", note: "a newcomer; to a full set of 1,000 it replaces the minimum instead (ZRANGE … 0 0 WITHSCORES, ZADD, ZREM: Space-Saving)" },
       { cmd: "PFADD fg:{0}:callers:<bucket-ms> <identity> · PFCOUNT over the last 6 buckets", note: "distinct callers of the last minute in fixed memory, no KEYS" },
     ],
   },

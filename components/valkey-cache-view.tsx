@@ -6,7 +6,6 @@ import {
   Figures,
   ScrollRegion,
   SubHeading,
-  TD,
   TD_NUM,
   TH,
   TH_NUM,

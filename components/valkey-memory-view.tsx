@@ -10,7 +10,6 @@ import {
   MemoryChart,
   ScrollRegion,
   SubHeading,
-  TD,
   TD_NUM,
   TH,
   TH_NUM,

@@ -232,8 +232,7 @@ export const timeBucketSchema = z.object({
 export type TimeBucket = z.infer<typeof timeBucketSchema>;
 
 export const topConsumerSchema = z.object({
-  /** TokenFlow's name for the identity. */
-  ip: z.string(),
+  /** The caller's label: `ip:<address>` (`ip:<network>/<bits>`), `key:<12 hex>` or `sim:<tier>:<n>`. */
   identity: z.string(),
   tier: z.string(),
   requests: z.number(),

@@ -26,7 +26,7 @@
  * One exporter per group and file at a time: a lock file beside the output
  * (`<out>.lock`, the writer's pid) refuses a second one.
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, fstatSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, ftruncateSync, fstatSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { toActivityEvent } from "@/lib/stats/snapshot";

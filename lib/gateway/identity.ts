@@ -198,21 +198,6 @@ export function addressIdentity(headers: Headers, options: Omit<IdentityOptions,
   return { id: `ip:${group}`, kind: "ip", tier: "anonymous" };
 }
 
-/**
- * The caller, without counting failed keys: an unknown key is a 401 at once.
- * The request path uses identifyCaller (lib/gateway/auth.ts), which also
- * limits how many wrong keys one address may try.
- */
-export function resolveIdentity(headers: Headers, options: IdentityOptions): Identity {
-  const key = readApiKey(headers);
-  if (key !== null) {
-    const match = findApiKey(options.apiKeys, key);
-    if (!match) throw unknownKeyError();
-    return keyIdentity(match);
-  }
-  return addressIdentity(headers, options);
-}
-
 /** `addr` or `net/bits` of an ip: label, canonical, or null. */
 function parseAddressLabel(text: string, prefixBits?: number): string | null {
   if (text === "unknown") return text;

@@ -243,8 +243,10 @@ function encodeDecideArgs(input: DecideInput, given: GivenOutcome | null): (stri
  * ms from now until a key of the span starting at `start` expires: `ttlSeconds`
  * after the span's start. decide.lua gives a per-bucket or per-minute key its
  * expiry once, when it creates it, so it is counted from the span, not the
- * write: the key is gone exactly when the readers stop looking at it
- * (liveCounterKeys counts on that). Every TTL is longer than its span, so
+ * write: the key is gone when the readers stop looking at it (liveCounterKeys
+ * counts on that). One exception: store.lua sets a miss's bucket's expiry
+ * again, BUCKET_TTL_SECONDS from the store, so that bucket outlives its span
+ * by up to one bucket plus the generation's time. Every TTL is longer than its span, so
  * this is always positive; the floor of 1 ms only guards PEXPIRE's argument.
  */
 function expiresIn(start: number, ttlSeconds: number, now: number): number {

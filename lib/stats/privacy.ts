@@ -40,7 +40,7 @@ function maskTop(consumers: readonly TopConsumer[]): TopConsumer[] {
       row.requests += consumer.requests;
       row.blocked += consumer.blocked;
     } else {
-      rows.set(identity, { ...consumer, identity, ip: identity.replace(/^ip:/, "") });
+      rows.set(identity, { ...consumer, identity });
     }
   }
   return [...rows.values()].sort((a, b) => b.requests - a.requests);

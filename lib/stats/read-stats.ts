@@ -34,10 +34,12 @@ import {
 /**
  * The dashboard's snapshot. Its cost is fixed: per shard, the totals hash, the
  * chart's time buckets, the top-20 of this minute's and last minute's
- * consumer sets, the stream's tail, and two ZCOUNTs on the index sets; once,
- * INFO and DBSIZE. Never KEYS, never SCAN: nothing here grows with the
- * number of keys. Two round trips: the snapshot, then the blocked counts of
- * the top consumers (ZMSCORE).
+ * consumer sets, the stream's tail and length, one PFCOUNT over the last
+ * minute's caller HyperLogLogs, a ZCOUNT on the cache index and one EXISTS
+ * over the counter keys that can be alive; once, INFO and DBSIZE. Never KEYS,
+ * never SCAN: nothing here grows with the number of keys. Two round trips:
+ * the snapshot, then the blocked counts of the top consumers (ZMSCORE on this
+ * minute's and last minute's blocked sets).
  *
  * On a single server each round trip is one pipeline. On a cluster a
  * pipeline must stay on one slot, so each round trip is one pipeline per
@@ -190,7 +192,6 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
   const lastBucket = bucketStart(now);
   const chartStarts = Array.from({ length: CHART_BUCKETS }, (_, i) => lastBucket - (CHART_BUCKETS - 1 - i) * BUCKET_MS);
   const recentStarts = Array.from({ length: 60_000 / BUCKET_MS }, (_, i) => lastBucket - i * BUCKET_MS);
-  const liveStarts = Array.from({ length: Math.ceil((BUCKET_TTL_SECONDS * 1000) / BUCKET_MS) }, (_, i) => lastBucket - i * BUCKET_MS);
 
   let client;
   try {
@@ -230,7 +231,7 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
     const bucketSums = new Map<number, Record<string, number>>();
     const topLists: [string, number][][] = [];
     const activityLists = [];
-    let activeWindows = 0;
+    let recentCallers = 0;
     let cachedKeys = 0;
     let streamLength = 0;
     let streamKeys = 0;
@@ -244,7 +245,7 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
       activityLists.push(
         ((next() as unknown[]) ?? []).map(toActivityEvent).filter((e): e is NonNullable<typeof e> => e !== null),
       );
-      activeWindows += toNumber(next());
+      recentCallers += toNumber(next());
       cachedKeys += toNumber(next());
       const length = toNumber(next());
       streamLength += length;
@@ -292,7 +293,7 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
       connected: true,
       timestamp: new Date(now).toISOString(),
       rateLimit: {
-        totalKeys: activeWindows,
+        totalKeys: recentCallers,
         topConsumers: top.map(([id, requests]) => toTopConsumer(id, requests, blockedBy.get(id) ?? 0, tierOf)),
         blockedRequests: totals.blocked ?? 0,
         requestsPerMinute: sumRecent(timeseries, "requests", now, 60_000),
@@ -325,7 +326,7 @@ export async function readStats(deps: GatewayDeps): Promise<Stats> {
       activity: mergeActivity(activityLists, ACTIVITY_N),
       timeseries,
       keyDistribution: {
-        rateLimit: activeWindows,
+        rateLimit: recentCallers,
         cache: cachedKeys,
         stream: streamKeys,
         counters: counterKeys,

@@ -98,10 +98,14 @@ export function mergeTop(lists: [string, number][][], n: number): [string, numbe
 }
 
 export function toTopConsumer(identity: string, requests: number, blocked: number, tierOf: (id: string) => string): TopConsumer {
-  return { ip: identity.replace(/^ip:/, ""), identity, tier: tierOf(identity), requests, blocked };
+  return { identity, tier: tierOf(identity), requests, blocked };
 }
 
-/** One XRANGE entry → an activity event; unknown or damaged entries → null. */
+/**
+ * One XRANGE entry → an activity event; unknown or damaged entries → null.
+ * The stream's short field names (n, rem, ck, co, tok, lat, …) are listed
+ * with their units in docs/architecture.md, "Stream event fields".
+ */
 export function toActivityEvent(entry: unknown): ActivityEvent | null {
   if (!Array.isArray(entry) || entry.length < 2 || !Array.isArray(entry[1])) return null;
   const id = String(entry[0]);

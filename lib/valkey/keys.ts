@@ -17,7 +17,12 @@ export const BUCKET_MS = 10_000;
 export const BUCKET_TTL_SECONDS = 610;
 /** How many buckets the stats snapshot returns (10 minutes). */
 export const CHART_BUCKETS = 60;
-/** Per-minute top-consumer sets live this long, s (this minute and the last). */
+/**
+ * Per-minute top sets (consumers, blocked, hot prompts) live this long after
+ * their minute's start, s (readers look at this minute and the last); so do
+ * a bucket's caller HyperLogLogs, after the bucket's start (readers merge the
+ * last minute's).
+ */
 export const TOP_TTL_SECONDS = 120;
 /** Members kept per top-consumer set: bounded memory under any number of callers (Space-Saving). */
 export const TOP_CAP = 1000;
@@ -80,6 +85,7 @@ export interface KeySpace {
   totals(shard: number): string;
   bucket(shard: number, bucketStartMs: number): string;
   top(shard: number, minute: number): string;
+  /** Blocked requests per identity this minute (Space-Saving, TOP_CAP members). */
   topBlocked(shard: number, minute: number): string;
   /** HyperLogLog of the callers seen in one time bucket. */
   activeCallers(shard: number, bucketStartMs: number): string;
@@ -92,8 +98,6 @@ export interface KeySpace {
   memorySeries(): string;
   /** The command counters of the last few samples: the base of /api/valkey's per-interval figures. */
   commandSamples(): string;
-  /** Every key prefix the app owns, for the key-distribution panel and tests. */
-  kinds: { rateLimit: string; cache: string };
 }
 
 export function createKeySpace(prefix: string): KeySpace {
@@ -113,13 +117,12 @@ export function createKeySpace(prefix: string): KeySpace {
     totals: (shard) => `${tag(shard)}:stats`,
     bucket: (shard, start) => `${tag(shard)}:ts:${start}`,
     top: (shard, minute) => `${tag(shard)}:top:${minute}`,
-    topBlocked: (shard, minute) => `${tag(shard)}:topb:${minute}`,
+    topBlocked: (shard, minute) => `${tag(shard)}:top-blocked:${minute}`,
     activeCallers: (shard, start) => `${tag(shard)}:callers:${start}`,
     cacheIndex: (shard) => `${tag(shard)}:idx:cache`,
     hotPrompts: (shard, minute) => `${tag(shard)}:hot:${minute}`,
     limitIndex: (shard) => `${tag(shard)}:idx:limits`,
     memorySeries: () => `${tag(0)}:samples`,
     commandSamples: () => `${tag(0)}:samples:commands`,
-    kinds: { rateLimit: ":rl:", cache: `${prefix}cache:` },
   };
 }

@@ -19,10 +19,11 @@ import { LUA_SOURCES } from "./lua-sources.generated";
  * fails while the module is stale.
  *
  * Why a prelude instead of one big script: each algorithm lives in its own
- * file (a module with check() and commit()), while decide.lua must check
- * every dimension of a plan and consume all or nothing in ONE atomic call. So
- * each algorithm module is wrapped and put in front of decide.lua and
- * peek.lua here, once, at load time: one script per call, one round trip,
+ * file (a module with check(), commit() and refund()), while decide.lua must
+ * check every dimension of a plan and consume all or nothing in ONE atomic
+ * call. So each algorithm module is wrapped and put in front of decide.lua,
+ * peek.lua and store.lua (for refund()) here, once, at load time: one script
+ * per call, one round trip,
  * and no copy of an algorithm to keep in sync. The same module in front of
  * standalone.lua makes it a command of its own (the lab, the tests, the
  * simulator's run limit).

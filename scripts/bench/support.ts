@@ -152,13 +152,6 @@ export async function startApp(env: Record<string, string>): Promise<AppServer> 
   };
 }
 
-/** One numeric field of INFO. */
-export async function infoNumber(redis: Redis, section: string, field: string): Promise<number> {
-  const text = await redis.info(section);
-  const match = new RegExp(`^${field}:(\\S+)`, "m").exec(text);
-  return match?.[1] ? Number(match[1]) : Number.NaN;
-}
-
 export async function serverVersion(redis: Redis): Promise<string> {
   const text = await redis.info("server");
   const name = /^server_name:(\S+)/m.exec(text)?.[1] ?? "redis";

@@ -77,8 +77,11 @@ interface Run {
   cacheKeys(): Promise<string[]>;
 }
 
+/** What every cache entry's key starts with, from the one builder: `cache(sha)` is this prefix and `{sha}`. */
+const cachePrefix = (app: LoadedApp) => app.deps.keys.cache("").slice(0, -"{}".length);
+
 async function keysBesidesCache(r: Run): Promise<string[]> {
-  return (await keysUnder(r.app.inspect, r.app.prefix)).filter((k) => !k.startsWith(r.app.deps.keys.kinds.cache));
+  return (await keysUnder(r.app.inspect, r.app.prefix)).filter((k) => !k.startsWith(cachePrefix(r.app)));
 }
 
 let run: Run | undefined;
@@ -132,7 +135,7 @@ async function warmGateway(policy: string, env: Record<string, string> = {}): Pr
       await res.clone().arrayBuffer();
       return res;
     },
-    cacheKeys: () => keysUnder(app.inspect, app.deps.keys.kinds.cache),
+    cacheKeys: () => keysUnder(app.inspect, cachePrefix(app)),
   };
   run = r;
 
@@ -141,7 +144,7 @@ async function warmGateway(policy: string, env: Record<string, string> = {}): Pr
   // A prompt's cache key, from the cacheKey (hash prefix) its answer names.
   const cacheKeyOf = async (res: Response) => {
     const { cacheKey } = generateResponseSchema.parse(await res.json());
-    const found = (await r.cacheKeys()).filter((k) => k.startsWith(`${app.deps.keys.kinds.cache}{${cacheKey}`));
+    const found = (await r.cacheKeys()).filter((k) => k.startsWith(`${cachePrefix(app)}{${cacheKey}`));
     expect(found).toHaveLength(1);
     return found[0]!;
   };

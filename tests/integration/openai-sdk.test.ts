@@ -9,7 +9,6 @@ import { loadApp, type LoadedApp } from "../support/app";
  * retries on a 429, and its error classes.
  */
 
-let app: LoadedApp;
 let bridge: Bridge;
 const opened: { app: LoadedApp; bridge: Bridge }[] = [];
 
@@ -26,7 +25,7 @@ function anonymous(url: string, options: ConstructorParameters<typeof OpenAI>[0]
 }
 
 beforeAll(async () => {
-  ({ app, bridge } = await serve({ SIMULATED_LATENCY_MS: "200" }));
+  ({ bridge } = await serve({ SIMULATED_LATENCY_MS: "200" }));
 });
 afterAll(async () => {
   for (const o of opened) {

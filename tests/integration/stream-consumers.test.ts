@@ -84,12 +84,6 @@ function readExport(file: string): ExportLine[] {
     .map((line) => JSON.parse(line) as ExportLine);
 }
 
-function compareIds(a: string, b: string): number {
-  const [am = 0, as = 0] = a.split("-").map(Number);
-  const [bm = 0, bs = 0] = b.split("-").map(Number);
-  return am - bm || as - bs;
-}
-
 /** The last summary line an exporter printed. */
 function summary(stderr: string): { exported: number; missed: number; lag: number } {
   const lines = stderr.split("\n").filter((l) => l.includes("done: exported"));

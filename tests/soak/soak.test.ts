@@ -68,7 +68,7 @@ async function waitForWindowsToExpire(): Promise<void> {
 }
 
 /** The per-minute top sets, 10 s buckets and caller HyperLogLogs: capped, and gone within 2 minutes (10 minutes for buckets). */
-const expiringAggregate = /:(top|topb|ts|callers):/;
+const expiringAggregate = /:(top|top-blocked|ts|callers):/;
 
 async function aggregateBytes(): Promise<number> {
   let bytes = 0;
@@ -126,7 +126,7 @@ describe("soak: 2 × 100,000 requests from 10,000 identities", () => {
         // PTTL -1 is a key without a TTL. A key may expire while the scan runs (the windows here
         // are short): then it reads 0 ms left, or -2 once gone; both are keys that expire.
         expect(await reader.pttl(key), `${key} never expires`).not.toBe(-1);
-        if (/:topb?:/.test(key)) expect(await reader.zcard(key)).toBeLessThanOrEqual(TOP_CAP);
+        if (/:top(-blocked)?:/.test(key)) expect(await reader.zcard(key)).toBeLessThanOrEqual(TOP_CAP);
       }
     } finally {
       reader.disconnect();

@@ -47,7 +47,7 @@ describe("chart data", () => {
   });
 
   it("splits consumers into admitted and blocked", () => {
-    expect(toConsumerBars([{ ip: "1.2.3.4", identity: "ip:1.2.3.4", tier: "anonymous", requests: 12, blocked: 2 }])).toEqual([
+    expect(toConsumerBars([{ identity: "ip:1.2.3.4", tier: "anonymous", requests: 12, blocked: 2 }])).toEqual([
       { name: "ip:1.2.3.4", identity: "ip:1.2.3.4", tier: "anonymous", admitted: 10, blocked: 2 },
     ]);
   });

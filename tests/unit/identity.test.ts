@@ -2,13 +2,16 @@ import { describe, expect, it } from "vitest";
 import { GatewayError } from "@/lib/errors";
 import {
   addressGroup,
+  addressIdentity,
   findApiKey,
   hashApiKey,
+  keyIdentity,
   parseAddress,
   parseIdentityLabel,
+  readApiKey,
   resolveClientIp,
-  resolveIdentity,
   type TrustProxy,
+  unknownKeyError,
 } from "@/lib/gateway/identity";
 
 const apiKeys = [
@@ -30,8 +33,7 @@ function expectInvalidAddress(call: () => unknown): void {
 
 /** The identity of an anonymous request from `peer`, behind `trustProxy`, with the given X-Forwarded-For. */
 const idOf = (peer: string, options: { xff?: string; trustProxy?: TrustProxy; ipv6PrefixBits?: number } = {}) =>
-  resolveIdentity(h({ "x-flowgate-peer": peer, ...(options.xff ? { "x-forwarded-for": options.xff } : {}) }), {
-    apiKeys,
+  addressIdentity(h({ "x-flowgate-peer": peer, ...(options.xff ? { "x-forwarded-for": options.xff } : {}) }), {
     trustProxy: options.trustProxy ?? 0,
     ipv6PrefixBits: options.ipv6PrefixBits,
   }).id;
@@ -39,7 +41,7 @@ const idOf = (peer: string, options: { xff?: string; trustProxy?: TrustProxy; ip
 describe("identity", () => {
   it("uses the socket peer and ignores a spoofed X-Forwarded-For without TRUST_PROXY", () => {
     const headers = h({ "x-flowgate-peer": "203.0.113.9", "x-forwarded-for": "1.2.3.4" });
-    expect(resolveIdentity(headers, { apiKeys, trustProxy: 0 })).toEqual({ id: "ip:203.0.113.9", kind: "ip", tier: "anonymous" });
+    expect(addressIdentity(headers, { trustProxy: 0 })).toEqual({ id: "ip:203.0.113.9", kind: "ip", tier: "anonymous" });
   });
 
   it("with one trusted proxy takes the address that proxy saw, not what the client wrote", () => {
@@ -59,23 +61,25 @@ describe("identity", () => {
     expectInvalidAddress(() => resolveClientIp(h({ "x-forwarded-for": "evil, <script>", "x-flowgate-peer": "10.0.0.1" }), 1));
   });
 
+  // The steps identifyCaller (lib/gateway/auth.ts) takes for a request that sends a key.
+  const keyOf = (headers: Headers) => {
+    const key = readApiKey(headers);
+    return key === null ? undefined : findApiKey(apiKeys, key);
+  };
+
   it("selects a configured key by Bearer or x-api-key and never exposes it", () => {
-    const bearer = resolveIdentity(h({ authorization: "Bearer demo-pro-key" }), { apiKeys, trustProxy: 0 });
+    const bearer = keyIdentity(keyOf(h({ authorization: "Bearer demo-pro-key" }))!);
     expect(bearer).toEqual({ id: `key:${hashApiKey("demo-pro-key")}`, kind: "key", tier: "pro" });
     expect(bearer.id).not.toContain("demo");
-    expect(resolveIdentity(h({ "x-api-key": "demo-free-key" }), { apiKeys, trustProxy: 0 }).tier).toBe("free");
+    expect(keyOf(h({ "x-api-key": "demo-free-key" }))?.tier).toBe("free");
+    expect(readApiKey(h({}))).toBeNull();
   });
 
-  it("refuses an unknown or oversized key with a 401 error", () => {
-    for (const key of ["wrong", "x".repeat(10_000)]) {
-      try {
-        resolveIdentity(h({ "x-api-key": key }), { apiKeys, trustProxy: 0 });
-        expect.unreachable();
-      } catch (error) {
-        expect(error).toBeInstanceOf(GatewayError);
-        expect((error as GatewayError).status).toBe(401);
-      }
-    }
+  it("finds no configured key for an unknown or oversized key, which is a 401 error", () => {
+    for (const key of ["wrong", "x".repeat(10_000)]) expect(keyOf(h({ "x-api-key": key }))).toBeUndefined();
+    const error = unknownKeyError();
+    expect(error).toBeInstanceOf(GatewayError);
+    expect(error.status).toBe(401);
   });
 });
 

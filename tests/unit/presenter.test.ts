@@ -149,8 +149,8 @@ describe("captions quote the figures", () => {
       clients: 20,
       callers: 20,
       topConsumers: [
-        { ip: "sim:anonymous:1", identity: "sim:anonymous:1", tier: "anonymous", requests: 60, blocked: 50 },
-        { ip: "sim:anonymous:2", identity: "sim:anonymous:2", tier: "anonymous", requests: 10, blocked: 0 },
+        { identity: "sim:anonymous:1", tier: "anonymous", requests: 60, blocked: 50 },
+        { identity: "sim:anonymous:2", tier: "anonymous", requests: 10, blocked: 0 },
       ],
     });
     expect(c.figure).toBe("20");

@@ -19,7 +19,6 @@ describe("maskIdentity", () => {
 
 describe("maskStats", () => {
   const consumer = (identity: string, requests: number, blocked = 0): TopConsumer => ({
-    ip: identity.replace(/^ip:/, ""),
     identity,
     tier: "anonymous",
     requests,

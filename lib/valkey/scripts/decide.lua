@@ -6,7 +6,8 @@
   algorithm, is checked first and consumed only when all of them admit the
   request: a request refused by one dimension takes nothing from the others.
   Then (when admitted and asked to) the prompt-cache lookup, and on a miss
-  the generation lock (SET NX PX) that makes this caller the one that
+  the generation lock (EXISTS, then SET PX: no NX is needed inside one
+  atomic script) that makes this caller the one that
   generates while identical concurrent prompts wait for its answer; then
   every counter the dashboard reads and, for blocked requests, cache hits and
   coalesced requests, the decision event on the capped stream. A miss's
@@ -15,7 +16,8 @@
 
   Runs with the four algorithm modules (algorithms/*.lua) prepended by
   lib/valkey/scripts.ts: sliding_log, sliding_counter, token_bucket and
-  fixed_window, each with check() and commit(), and ALGORITHMS, the table
+  fixed_window, each with check(), commit() and refund() (decide.lua calls
+  the first two, store.lua the last), and ALGORITHMS, the table
   from an algorithm's name to its module.
 
   KEYS[1]  dimension 1 state   requests per window (type depends on its algorithm)
@@ -33,7 +35,9 @@
   KEYS[8]  top consumers       sorted set, requests per identity this minute
   KEYS[9]  top blocked         sorted set, blocked requests per identity this minute
   KEYS[10] active callers      HyperLogLog of the identities seen in this time bucket
-  KEYS[11] events              stream, capped at about ARGV[8] entries (MAXLEN ~)
+  KEYS[11] events              stream, capped at about ARGV[8] entries (MAXLEN ~); its
+                               field names are short, see the glossary in
+                               docs/architecture.md ("Stream event fields")
   KEYS[12] hot prompts         sorted set, hits per prompt this minute (Space-Saving, ARGV[30] members)
   KEYS[13] limit index         sorted set, member = identity, score = when its limit state expires
                                (Unix ms): the TTL histogram of live limit state, read by ZCOUNT
@@ -86,10 +90,11 @@
   the command itself (and more with many arguments), so the hot path
   (an admitted cache hit) keeps them few: the counters are one HINCRBY per
   field that cannot be derived (requests and allowed are read as sums, see
-  toTotals and toTimeBucket), a key's expiry is set once, when the key is
-  created, to the end of the span its readers look at, instead of on every
-  write; the stream is trimmed by whole nodes; and the two numbers a hit
-  needs are read from the start of the cached JSON, which store.ts writes
+  toTotals and toTimeBucket), a key's expiry is set when the key is
+  created (the HyperLogLog's whenever PFADD changes it, to the same
+  instant), to the end of the span its readers look at, instead of on every
+  write; the stream is trimmed by whole nodes; and the three numbers a hit
+  needs (created, latency, tokens) are read from the start of the cached JSON, which store.ts writes
   in a fixed order, with cjson only as the fallback.
 ]]
 
@@ -101,7 +106,7 @@ local lock_key    = KEYS[5]
 local totals_key  = KEYS[6]
 local bucket_key  = KEYS[7]
 local top_key     = KEYS[8]
-local topb_key    = KEYS[9]
+local top_blocked_key = KEYS[9]
 local active_key  = KEYS[10]  -- HyperLogLog, one per 10 s bucket
 local events_key  = KEYS[11]
 local hot_key     = KEYS[12]
@@ -291,19 +296,23 @@ else
   outcome_field = "b"
   redis.call("HINCRBY", totals_key, "blocked", 1)
   redis.call("HINCRBY", totals_key, "blocked:" .. dims[refused].name, 1)
-  bump_top(topb_key, identity)
+  bump_top(top_blocked_key, identity)
 end
 -- A new field may be a new hash: give it its expiry (again, harmlessly, if
--- the hash was there). Its other writer, store.lua, only ever adds to fields
--- decide.lua created.
+-- the hash was there). Its other writer, store.lua, writes only to the bucket
+-- of a decision made here (so to a hash this script created), adds its own
+-- field "tok", and sets the expiry again itself.
 if redis.call("HINCRBY", bucket_key, outcome_field .. (door == "openai" and "o" or "g"), 1) == 1 then
   redis.call("PEXPIRE", bucket_key, bucket_ttl)
 end
 bump_top(top_key, identity)
 -- Distinct callers per bucket in a HyperLogLog: at most 12 KB however many
--- callers arrive, and gone with the bucket (a sorted set indexed by expiry
--- grows with the callers and keeps its hash table after being trimmed).
--- PFADD answers 1 whenever the HyperLogLog changed, which includes its creation.
+-- callers arrive (a sorted set indexed by expiry grows with the callers and
+-- keeps its hash table after being trimmed). It expires TOP_TTL_SECONDS after
+-- its bucket's start (ARGV[38]), long before the bucket's hash (610 s):
+-- /api/stats counts callers over the last six buckets only (one minute). PFADD
+-- answers 1 whenever the HyperLogLog changed, which includes its creation, so
+-- the expiry is set again on each change, always to that same instant.
 if redis.call("PFADD", active_key, identity) == 1 then redis.call("PEXPIRE", active_key, callers_ttl) end
 -- Hot prompts: the prompts answered without the model, Space-Saving like the consumers.
 if allowed and (hit or coalesced) and hot_member ~= "" then bump_top(hot_key, hot_member) end
@@ -336,7 +345,9 @@ end
 if event_type then
   local shown = dims[refused > 0 and refused or 1]
   -- MAXLEN ~ trims whole nodes only: an exact cap rewrites the oldest node on
-  -- every append, which made XADD the costliest command of a hit.
+  -- every append, which made XADD the costliest command of a hit. The short
+  -- field names (n, rem, ck, co, tok) are read back by toActivityEvent() in
+  -- lib/stats/snapshot.ts; docs/architecture.md has the glossary.
   redis.call("XADD", events_key, "MAXLEN", "~", stream_cap, "*",
     "type", event_type, "id", request_id, "who", identity, "tier", tier,
     "policy", shown.name, "n", shown.state.used, "limit", shown.limit,

@@ -36,7 +36,7 @@
   ARGV[5]  tokens              prompt + completion tokens generated
   ARGV[6]  latency             ms the generation took
   ARGV[7]  stream cap          entries: at least this many kept, at most one stream node more
-  ARGV[8]  bucket ttl          s
+  ARGV[8]  bucket ttl          s from now (set on every store)
   ARGV[9]  request id          the lock is released only if it holds this value
   ARGV[10] identity            label (API keys only as a hash)
   ARGV[11] tier
@@ -144,6 +144,7 @@ if waiters > 0 then
   redis.call("HINCRBY", totals_key, "time_saved_ms", latency * waiters)
 end
 redis.call("HINCRBY", bucket_key, "tok", tokens)
+-- The decision's bucket, which decide.lua created; its life now runs from this store, not its start.
 redis.call("EXPIRE", bucket_key, bucket_ttl)
 
 if token_algo ~= "" and tokens_back ~= 0 then
@@ -151,6 +152,7 @@ if token_algo ~= "" and tokens_back ~= 0 then
   redis.call("HINCRBY", totals_key, "tokens_refunded", tokens_back)
 end
 
+-- The same short field names as decide.lua's events, plus lat and fin (glossary in docs/architecture.md).
 redis.call("XADD", events_key, "MAXLEN", "~", stream_cap, "*",
   "type", "miss", "id", request_id, "who", ARGV[10], "tier", ARGV[11],
   "n", ARGV[12], "limit", ARGV[13], "rem", ARGV[14], "reset", ARGV[15],

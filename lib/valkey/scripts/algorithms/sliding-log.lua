@@ -8,7 +8,7 @@
   cost of n writes n members: use it for request counts, not for tokens.
 
   As a module (lib/valkey/scripts.ts puts it in front of decide.lua,
-  peek.lua and standalone.lua):
+  peek.lua, store.lua and standalone.lua):
     sliding_log.check(key, now, limit, window, cost)  reads only; returns a
       state table { allowed, remaining, reset_at, retry_after, used }
       describing the dimension as if this request were consumed (when it is

@@ -3,7 +3,8 @@
   the algorithm tests and the simulator's per-caller run limit call it).
   lib/valkey/scripts.ts puts an algorithm module in front of this file as
   `local algorithm = (function() <module> end)()`; the module files keep
-  only check() and commit(), so the four share this one entry point.
+  only their functions (check(), commit(), refund()), so the four share
+  this one entry point.
 
   KEYS[1]  state               the algorithm's key (sorted set or hash)
   ARGV[1]  now                 Unix time, ms
