@@ -2,7 +2,7 @@
 
 import { useMemo } from "react";
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { toHitRatioSeries, trimLeadingEmpty, type HitRatioPoint } from "@/lib/dashboard/chart-data";
+import { toHitRatioSeries, timeTicks, trimLeadingEmpty, type HitRatioPoint } from "@/lib/dashboard/chart-data";
 import { formatClock } from "@/lib/dashboard/format";
 import { useStats } from "@/lib/hooks/use-stats";
 import { ChartTooltip } from "@/components/chart-tooltip";
@@ -16,12 +16,13 @@ export function HitRatioChart() {
   // Recharts redraws everything on each render; the stats poll (every 2 s) mostly brings the same
   // buckets, so the chart is rebuilt only when its data does (seriesKey), not on every poll.
   const seriesKey = JSON.stringify(series);
+  const axis = timeTicks(series);
   const chart = useMemo(
     () => (
           <ResponsiveContainer width="100%" height="100%">
             <LineChart data={series} margin={{ top: 8, right: 8, bottom: 0, left: -18 }} title="Cache hit ratio chart: the arrow keys step through the buckets">
               <CartesianGrid stroke={CHART_GRID} vertical={false} />
-              <XAxis dataKey="t" tickFormatter={(t: number) => formatClock(t).slice(0, 5)} {...CHART_AXIS} minTickGap={40} />
+              <XAxis dataKey="t" ticks={axis.ticks} tickFormatter={axis.label} {...CHART_AXIS} minTickGap={40} />
               <YAxis domain={[0, 100]} unit="%" {...CHART_AXIS} />
               <Tooltip content={<ChartTooltip unit="%" />} />
               <Line type="monotone" dataKey="cumulative" name="Running" stroke={OUTCOME_COLORS.cached} strokeWidth={2} dot={false} connectNulls isAnimationActive={false} />

@@ -2,7 +2,7 @@
 
 import { useMemo, useState } from "react";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { DOOR_LABELS, toTrafficSeries, trimLeadingEmpty, type TrafficPoint } from "@/lib/dashboard/chart-data";
+import { DOOR_LABELS, toTrafficSeries, timeTicks, trimLeadingEmpty, type TrafficPoint } from "@/lib/dashboard/chart-data";
 import { formatClock, formatCount } from "@/lib/dashboard/format";
 import { useStats } from "@/lib/hooks/use-stats";
 import { ChartTooltip } from "@/components/chart-tooltip";
@@ -48,12 +48,13 @@ export function TrafficChart({ className }: { className?: string }) {
   // Recharts redraws everything on each render; the stats poll (every 2 s) mostly brings the same
   // buckets, so the chart is rebuilt only when its data does (seriesKey), not on every poll.
   const seriesKey = JSON.stringify(series);
+  const axis = timeTicks(series);
   const chart = useMemo(
     () => (
           <ResponsiveContainer width="100%" height="100%">
             <BarChart data={series} margin={{ top: 8, right: 8, bottom: 0, left: -18 }} barCategoryGap={1} title="Traffic chart: the arrow keys step through the bars">
               <CartesianGrid stroke={CHART_GRID} vertical={false} />
-              <XAxis dataKey="t" tickFormatter={(t: number) => formatClock(t).slice(0, 5)} {...CHART_AXIS} minTickGap={40} />
+              <XAxis dataKey="t" ticks={axis.ticks} tickFormatter={axis.label} {...CHART_AXIS} minTickGap={40} />
               <YAxis allowDecimals={false} {...CHART_AXIS} />
               <Tooltip content={<ChartTooltip />} cursor={CHART_CURSOR} />
               {stacks.map((s, i) => (

@@ -2,7 +2,7 @@
  * Shapes the stats snapshot into chart props. Pure functions, unit-tested;
  * the chart components only draw what these return.
  */
-import { ratio } from "@/lib/dashboard/format";
+import { formatClock, ratio } from "@/lib/dashboard/format";
 import type { ActivityEvent, Door, DoorCounts, Stats, TimeBucket, TopConsumer } from "@/lib/schemas";
 
 export const DOOR_LABELS: Record<Door, string> = { generate: "generate", openai: "OpenAI API" };
@@ -65,6 +65,17 @@ export function toHitRatioSeries(buckets: TimeBucket[]): HitRatioPoint[] {
       cumulative: lookups > 0 ? (100 * hits) / lookups : null,
     };
   });
+}
+
+/**
+ * Ticks of a time axis of 10 s buckets: the whole minutes (labelled HH:MM), or,
+ * when fewer than two fall in the series, every 30 s (HH:MM:SS). A label per
+ * bucket cut to HH:MM read "07:28 07:28 07:28" under a chart.
+ */
+export function timeTicks(points: readonly { t: number }[]): { ticks: number[]; label: (t: number) => string } {
+  const minutes = points.map((p) => p.t).filter((t) => t % 60_000 === 0);
+  if (minutes.length >= 2) return { ticks: minutes, label: (t) => formatClock(t).slice(0, 5) };
+  return { ticks: points.map((p) => p.t).filter((t) => t % 30_000 === 0), label: formatClock };
 }
 
 /** Trim leading empty buckets so a fresh server's chart is not a flat line, keeping at least `min`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { newEventIds, toConsumerBars, toDoorSplit, toHitRatioSeries, toKeySlices, toRunSeries, toTrafficSeries, trimLeadingEmpty } from "@/lib/dashboard/chart-data";
+import { newEventIds, toConsumerBars, toDoorSplit, toHitRatioSeries, toKeySlices, toRunSeries, timeTicks, toTrafficSeries, trimLeadingEmpty } from "@/lib/dashboard/chart-data";
 import { formatAgo, formatAxisIdentity, formatBytes, formatCost, formatCount, formatIdentity, formatIn, formatMs, formatPercent, ratio } from "@/lib/dashboard/format";
 import { percentile } from "@/lib/gateway/latency";
 import type { ActivityEvent, TimeBucket } from "@/lib/schemas";
@@ -134,3 +134,23 @@ describe("latency percentiles", () => {
     expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 95)).toBe(95);
   });
 });
+
+describe("timeTicks", () => {
+  const at = (iso: string) => Date.parse(iso);
+  const span = (fromIso: string, buckets: number) => Array.from({ length: buckets }, (_, i) => ({ t: at(fromIso) + i * 10_000 }));
+
+  it("labels the whole minutes once each, so no two ticks read the same", () => {
+    const { ticks, label } = timeTicks(span("2026-12-02T07:27:40Z", 18));
+    expect(ticks).toEqual([at("2026-12-02T07:28:00Z"), at("2026-12-02T07:29:00Z"), at("2026-12-02T07:30:00Z")]);
+    const labels = ticks.map(label);
+    expect(new Set(labels).size).toBe(labels.length);
+    expect(labels[0]).toMatch(/^\d\d:\d\d$/);
+  });
+
+  it("falls back to every 30 s, with seconds, when fewer than two minutes are in view", () => {
+    const { ticks, label } = timeTicks(span("2026-12-02T07:28:10Z", 8)); // 07:28:10 .. 07:29:20
+    expect(ticks).toEqual([at("2026-12-02T07:28:30Z"), at("2026-12-02T07:29:00Z")]);
+    expect(label(ticks[0]!)).toMatch(/^\d\d:\d\d:30$/);
+  });
+});
+
