@@ -30,6 +30,7 @@ import { evaluateGoals, renderMarkdown, type BenchResults } from "./report";
 import { countRoundTrips } from "./round-trips";
 import { measureStatsAtScale } from "./stats-scale";
 import { measureLighthouse } from "./lighthouse";
+import { renderReadmeLine, renderSummary, writeBetweenMarkers } from "./summary";
 import { buildApp, hasBuild, log, ROOT, serverVersion, startApp, startValkey } from "./support";
 
 async function main(): Promise<void> {
@@ -118,8 +119,10 @@ async function main(): Promise<void> {
     mkdirSync(outDir, { recursive: true });
     writeFileSync(path.join(outDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(path.join(outDir, "RESULTS.md"), markdown);
+    writeBetweenMarkers(path.join(ROOT, "docs", "benchmarks.md"), "summary", renderSummary(results));
+    writeBetweenMarkers(path.join(ROOT, "README.md"), "line", renderReadmeLine(results));
     process.stdout.write(`${markdown}\n`);
-    log(`wrote bench/results.json and bench/RESULTS.md in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    log(`wrote bench/results.json, bench/RESULTS.md and the summaries in docs/benchmarks.md and README.md in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     await app.stop();
     await emptyApp.stop();
