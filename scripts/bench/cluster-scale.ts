@@ -12,7 +12,9 @@
  * whole process CPU from INFO cpu) and its inverse, decisions per second per
  * Valkey core. The cluster ÷ node throughput ratio is only what this machine
  * shows: on 2 cores shared by the load generator and every master, three
- * masters cannot run on three cores.
+ * masters cannot run on three cores. The cache lookup alone is measured too:
+ * it is the part of a cluster decision that follows the prompt's slot (even
+ * over the masters), the rest follows the caller's shard tag.
  *
  * On its own (starts its own node and cluster, stops them on exit):
  *   node --conditions=react-server --import tsx scripts/bench/cluster-scale.ts [--quick]
@@ -20,6 +22,8 @@
 import os from "node:os";
 import { Redis } from "ioredis";
 import { DEFAULT_SHARDS } from "@/lib/config";
+import { randomUUID } from "node:crypto";
+import { lookupPromptCache } from "@/lib/gateway/cluster-cache";
 import { DEFAULT_MODEL, planGeneration } from "@/lib/gateway/model";
 import { hashPrompt } from "@/lib/gateway/prompt-cache";
 import { encodeCachedEntry } from "@/lib/gateway/store";
@@ -32,7 +36,8 @@ import { renderClusterScale, SIZING_MASTERS, SIZING_SHARDS } from "./report";
 import { log, sleep, startValkey } from "./support";
 
 export interface ScaleTarget {
-  name: "single" | "cluster";
+  /** single: one node; cluster: a whole decision on the cluster; lookup: its cache-lookup.lua alone (the part that follows the prompt's slot). */
+  name: "single" | "cluster" | "lookup";
   label: string;
   masters: number;
   /** VALKEY_SHARDS the calls used (the app's default for the mode). */
@@ -49,6 +54,8 @@ export interface ScaleTarget {
   serverMicros: number;
   /** The servers' whole CPU per decision, µs (INFO cpu, user + sys, summed over the masters): the scripts plus reading, parsing and answering the calls. */
   cpuMicros: number;
+  /** Bytes in and out of the servers per decision (INFO stats total_net_input_bytes + total_net_output_bytes). */
+  netBytes: number;
   /** Each master's share of the script calls, largest first. */
   masterShare: number[];
 }
@@ -79,13 +86,16 @@ const prompt = (i: number) => `bench scale: cached prompt ${i}`;
 interface Sample {
   calls: number;
   usec: number;
+  /** CPU seconds, user + sys, since the server started. */
   cpu: number;
+  /** Bytes in + out since the server started (or the last RESETSTAT). */
+  net: number;
 }
 
-async function cpuSeconds(node: Redis): Promise<number> {
-  const info = await node.info("cpu");
+async function cpuAndNet(node: Redis): Promise<{ cpu: number; net: number }> {
+  const info = `${await node.info("cpu")}\n${await node.info("stats")}`;
   const read = (field: string) => Number(new RegExp(`^${field}:([\\d.]+)`, "m").exec(info)?.[1] ?? 0);
-  return read("used_cpu_user") + read("used_cpu_sys");
+  return { cpu: read("used_cpu_user") + read("used_cpu_sys"), net: read("total_net_input_bytes") + read("total_net_output_bytes") };
 }
 
 /** EVALSHA calls and usec since the last RESETSTAT, and CPU seconds so far, per node. */
@@ -93,7 +103,7 @@ async function sampleNodes(nodes: Redis[]): Promise<Sample[]> {
   return Promise.all(
     nodes.map(async (node) => {
       const evalsha = (await commandStats(node)).get("evalsha") ?? { calls: 0, usec: 0 };
-      return { ...evalsha, cpu: await cpuSeconds(node) };
+      return { ...evalsha, ...(await cpuAndNet(node)) };
     }),
   );
 }
@@ -150,13 +160,21 @@ export async function measureClusterScale(singleUrl: string, opts: { concurrency
         nodes: clusterNodes,
         call: decideCall({ client: clusterClient, keys, shards: DEFAULT_SHARDS.cluster, promptHashes }),
       },
+      {
+        // What of the cluster's decision follows the prompt (evenly over the masters) rather than the caller's shard tag.
+        name: "lookup",
+        label: `${cluster.ports.length}-master cluster: cache-lookup.lua alone`,
+        shards: DEFAULT_SHARDS.cluster,
+        nodes: clusterNodes,
+        call: (i) => lookupPromptCache({ client: clusterClient, keys, promptHash: promptHashes[i % PROMPTS] as string, requestId: randomUUID(), lockTtlMs: 0 }),
+      },
     ];
 
     // Warm-up: connections to every master open, scripts loaded, slots known, JIT settled.
     for (const t of targets) await drive(t.call, opts.concurrency, 500);
 
     const acc = new Map(
-      targets.map((t) => [t.name, { rounds: [] as number[], latencies: [] as number[], errors: 0, decisions: 0, perNode: t.nodes.map(() => ({ calls: 0, usec: 0, cpu: 0 })) }]),
+      targets.map((t) => [t.name, { rounds: [] as number[], latencies: [] as number[], errors: 0, decisions: 0, perNode: t.nodes.map(() => ({ calls: 0, usec: 0, cpu: 0, net: 0 })) }]),
     );
     for (let round = 0; round < opts.rounds; round++) {
       const order = round % 2 === 0 ? targets : [...targets].reverse();
@@ -177,6 +195,7 @@ export async function measureClusterScale(singleUrl: string, opts: { concurrency
           p.calls += s.calls;
           p.usec += s.usec;
           p.cpu += s.cpu - (before[i]?.cpu ?? s.cpu);
+          p.net += s.net - (before[i]?.net ?? s.net);
         }
         await sleep(100);
       }
@@ -189,6 +208,7 @@ export async function measureClusterScale(singleUrl: string, opts: { concurrency
       const calls = a.perNode.reduce((x, p) => x + p.calls, 0);
       const usec = a.perNode.reduce((x, p) => x + p.usec, 0);
       const cpu = a.perNode.reduce((x, p) => x + p.cpu, 0);
+      const net = a.perNode.reduce((x, p) => x + p.net, 0);
       const per = (n: number) => (a.decisions > 0 ? n / a.decisions : 0);
       return {
         name: t.name,
@@ -203,6 +223,7 @@ export async function measureClusterScale(singleUrl: string, opts: { concurrency
         callsPerDecision: round2(per(calls)),
         serverMicros: round2(per(usec)),
         cpuMicros: round2(per(cpu * 1e6)),
+        netBytes: Math.round(per(net)),
         masterShare: a.perNode.map((p) => round2(calls > 0 ? p.calls / calls : 0)).sort((x, y) => y - x),
       };
     });

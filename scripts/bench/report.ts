@@ -319,14 +319,12 @@ export interface SizingRow {
  * What 1, 3, 6 and 12 masters carry at the measured µs per decision, one
  * core per master. On a cluster the decide call follows the caller's shard
  * tag, so a master holding more tags than its share works harder; the cache
- * lookup follows the prompt's own slot and spreads evenly. The decide part is
- * taken as the node's whole decision (its decide also does the lookup, so
- * this leans high), the rest of the cluster's as the lookups.
+ * lookup (measured alone) follows the prompt's own slot and spreads evenly.
  */
 export function sizingRows(s: ClusterScaleResult): SizingRow[] {
   const single = find(s.targets, "single");
   const cluster = find(s.targets, "cluster");
-  const decideShare = cluster.cpuMicros > 0 ? Math.min(1, single.cpuMicros / cluster.cpuMicros) : 1;
+  const decideShare = decideShareOf(s);
   return SIZING_MASTERS.map((masters) => {
     const basis = masters === 1 ? single : cluster;
     const busiest: Record<number, number> = {};
@@ -335,6 +333,13 @@ export function sizingRows(s: ClusterScaleResult): SizingRow[] {
     const ceilingCpu = masters * perCore(basis.cpuMicros);
     return { masters, basis, ceilingScript: masters * perCore(basis.serverMicros), ceilingCpu, busiest, load, planned: (ceilingCpu * PLANNED_CPU) / load };
   });
+}
+
+/** The part of a cluster decision's whole CPU that follows the caller's shard tag: all but its cache lookup. */
+function decideShareOf(s: ClusterScaleResult): number {
+  const cluster = find(s.targets, "cluster");
+  const lookup = find(s.targets, "lookup");
+  return cluster.cpuMicros > 0 ? Math.min(1, Math.max(0, 1 - lookup.cpuMicros / cluster.cpuMicros)) : 1;
 }
 
 export function renderClusterScale(s: ClusterScaleResult): string[] {
@@ -357,17 +362,24 @@ export function renderClusterScale(s: ClusterScaleResult): string[] {
   lines.push(`| Throughput | ${ratio(cluster.perSecond / single.perSecond)} | ${rate(single)} | ${rate(cluster)} |`);
   lines.push(`| Valkey CPU per decision, summed over the masters (INFO commandstats EVALSHA usec; INFO cpu user + sys); ratio of whole CPU | ${ratio(cluster.cpuMicros / single.cpuMicros)} | ${cost(single)} | ${cost(cluster)} |`);
   lines.push(`| Decisions per second per Valkey core (1e6 ÷ µs per decision); ratio by whole CPU | ${ratio(perCore(cluster.cpuMicros) / perCore(single.cpuMicros))} | ${core(single)} | ${core(cluster)} |`);
+  {
+    const lookup = find(s.targets, "lookup");
+    lines.push(
+      `| The cluster's cache-lookup.lua alone, same rounds (the part that follows the prompt, not the caller) | ${pct(lookup.cpuMicros / Math.max(1e-9, cluster.cpuMicros))} of a cluster decision | | ${int(lookup.perSecond)} calls/s; ${lookup.serverMicros} µs in the script, ${lookup.cpuMicros} µs of whole server CPU per call |`,
+    );
+  }
+  lines.push(`| Network per decision (INFO stats bytes in + out) | ${ratio(cluster.netBytes / Math.max(1, single.netBytes))} | ${int(single.netBytes)} B | ${int(cluster.netBytes)} B |`);
   lines.push(`| Script calls per master (share) | | ${single.masterShare.map(pct).join(", ")} | ${cluster.masterShare.map(pct).join(", ")} |`);
   lines.push("");
   lines.push(
-    `What N masters carry, one core each, at this run's µs per decision (1 master: the node's decision; 3 and more: the cluster's, both calls). Planned = whole-CPU ceiling × ${pct(PLANNED_CPU)} CPU ÷ the busiest master's load at \`VALKEY_SHARDS=64\`: where the shard tags \`{s}\` fall when the slots are split evenly (asked of the cluster with CLUSTER KEYSLOT), applied to the decide part (taken as the node's whole decision, ${pct(Math.min(1, single.cpuMicros / Math.max(1e-9, cluster.cpuMicros)))} of the cluster's), the cache lookups following the prompts evenly. The script-time ceiling counts only the time inside EVALSHA, which on a loaded machine also holds time the server was descheduled; the whole-CPU figure is what a core is spent on. Reasoning in docs/operations.md, "Sizing a deployment".`,
+    `What N masters carry, one core each, at this run's µs per decision (1 master: the node's decision; 3 and more: the cluster's, both calls). Planned = whole-CPU ceiling × ${pct(PLANNED_CPU)} CPU ÷ the busiest master's load at \`VALKEY_SHARDS=64\`: where the shard tags \`{s}\` fall when the slots are split evenly (asked of the cluster with CLUSTER KEYSLOT), applied to the decide part (the cluster's decision less its cache lookup measured alone: ${pct(decideShareOf(s))} of it), the cache lookups following the prompts evenly. The script-time ceiling counts only the time inside EVALSHA, which on a loaded machine also holds time the server was descheduled; the whole-CPU figure is what a core is spent on. Reasoning in docs/operations.md, "Sizing a deployment".`,
   );
   lines.push("");
   lines.push(`| Masters | Basis, µs per decision (script / whole CPU) | Ceiling, script time only | Ceiling, whole server CPU | Busiest master's tags ÷ even, VALKEY_SHARDS 16 / 64 | Busiest master's load ÷ even (64) | Planned at ${pct(PLANNED_CPU)} CPU |`);
   lines.push("|---|---|---|---|---|---|---|");
   for (const row of sizingRows(s)) {
     lines.push(
-      `| ${row.masters} | ${row.basis.serverMicros} / ${row.basis.cpuMicros} | ${int(row.ceilingScript)}/s | ${int(row.ceilingCpu)}/s | ${ratio(row.busiest[16] ?? 1)} / ${ratio(row.busiest[64] ?? 1)} | ${ratio(row.load)} | **${int(row.planned)}/s** |`,
+      `| ${row.masters === 1 ? "1 (one server, not a cluster)" : row.masters} | ${row.basis.serverMicros} / ${row.basis.cpuMicros} | ${int(row.ceilingScript)}/s | ${int(row.ceilingCpu)}/s | ${ratio(row.busiest[16] ?? 1)} / ${ratio(row.busiest[64] ?? 1)} | ${ratio(row.load)} | **${int(row.planned)}/s** |`,
     );
   }
   lines.push("");

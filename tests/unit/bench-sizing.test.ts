@@ -15,6 +15,7 @@ const target = (name: ScaleTarget["name"], cpuMicros: number, serverMicros: numb
   callsPerDecision: name === "single" ? 1 : 2,
   serverMicros,
   cpuMicros,
+  netBytes: 1000,
   masterShare: name === "single" ? [1] : [0.34, 0.33, 0.33],
 });
 
@@ -25,7 +26,7 @@ const result: ClusterScaleResult = {
   identities: 1000,
   prompts: 64,
   cpus: 2,
-  targets: [target("single", 50, 40), target("cluster", 100, 80)],
+  targets: [target("single", 50, 40), target("cluster", 100, 80), target("lookup", 20, 10)],
   balance: [3, 6, 12].flatMap((masters) => [
     { masters, shards: 16, busiest: 1.5 },
     { masters, shards: 64, busiest: 2 },
@@ -45,15 +46,15 @@ describe("the bench's sizing table", () => {
     expect(one?.planned).toBeCloseTo(12_000);
     expect(three?.ceilingCpu).toBe(30_000);
     expect(three?.ceilingScript).toBe(37_500);
-    // Half the cluster's decision is decide (the node's 50 of 100 µs), on a master with twice its share of tags; the lookups spread evenly.
-    expect(three?.load).toBeCloseTo(1.5);
-    expect(three?.planned).toBeCloseTo((30_000 * 0.6) / 1.5);
+    // 80 of the cluster's 100 µs follow the caller's tag, on a master with twice its share of tags; the 20 µs lookup spreads evenly.
+    expect(three?.load).toBeCloseTo(1.8);
+    expect(three?.planned).toBeCloseTo((30_000 * 0.6) / 1.8);
   });
 
   it("renders the ratio first and one row per master count", () => {
     const text = renderClusterScale(result).join("\n");
     expect(text).toContain("| Throughput | 1.00× |");
-    for (const n of [1, 3, 6, 12]) expect(text).toMatch(new RegExp(`^\\| ${n} \\|`, "m"));
+    for (const n of [1, 3, 6, 12]) expect(text).toMatch(new RegExp(`^\\| ${n}[ |]`, "m"));
     expect(text).not.toContain("${");
   });
 });
