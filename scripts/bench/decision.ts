@@ -7,15 +7,15 @@
  * noise falls on all of them alike.
  */
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { RateLimiterRedis } from "rate-limiter-flexible";
 import { policyFor } from "@/lib/gateway/policy";
 import { decideRequest } from "@/lib/gateway/rate-limit";
 import { hashPrompt } from "@/lib/gateway/prompt-cache";
 import { DEFAULT_MODEL, planGeneration } from "@/lib/gateway/model";
 import { encodeCachedEntry } from "@/lib/gateway/store";
-import { createValkeyClient } from "@/lib/valkey/client";
-import { createKeySpace } from "@/lib/valkey/keys";
+import { createValkeyClient, createValkeyCluster, type ValkeyClient } from "@/lib/valkey/client";
+import { createKeySpace, type KeySpace } from "@/lib/valkey/keys";
 import { median, summarize, type LatencySummary } from "../lib/percentiles";
 import { log, sleep } from "./support";
 
@@ -41,14 +41,14 @@ export interface DecisionResult {
   contenders: ContenderResult[];
 }
 
-type Call = (i: number) => Promise<unknown>;
+export type Call = (i: number) => Promise<unknown>;
 
-interface CommandStat {
+export interface CommandStat {
   calls: number;
   usec: number;
 }
 
-async function commandStats(redis: Redis): Promise<Map<string, CommandStat>> {
+export async function commandStats(redis: Redis): Promise<Map<string, CommandStat>> {
   const out = new Map<string, CommandStat>();
   for (const line of (await redis.info("commandstats")).split(/\r?\n/)) {
     const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
@@ -57,8 +57,8 @@ async function commandStats(redis: Redis): Promise<Map<string, CommandStat>> {
   return out;
 }
 
-const IDENTITIES = 1000;
-const ip = (i: number) => `ip:198.18.${(i >> 8) & 255}.${i & 255}`;
+export const IDENTITIES = 1000;
+export const ip = (i: number) => `ip:198.18.${(i >> 8) & 255}.${i & 255}`;
 
 /** A connection made by the app's own factory (no offline queue, scripts registered), once ready. */
 export async function appClient(url: string): Promise<Redis> {
@@ -67,8 +67,45 @@ export async function appClient(url: string): Promise<Redis> {
   return c;
 }
 
+/** The app's cluster client (createValkeyCluster: same fail-fast settings, scripts registered), once every master is known. */
+export async function appCluster(ports: number[]): Promise<Cluster> {
+  const c = createValkeyCluster(
+    ports.map((port) => ({ host: "127.0.0.1", port })),
+    { connectTimeoutMs: 2000, commandTimeoutMs: 5000, logErrors: true, tls: false },
+  );
+  if (c.status !== "ready") await new Promise<void>((resolve) => c.once("ready", () => resolve()));
+  return c;
+}
+
+/**
+ * One gateway decision per call, exactly as the request path makes it
+ * (decideRequest): on a single server one decide.lua call; on a cluster
+ * cache-lookup.lua on the prompt's slot, then decide.lua on the caller's
+ * shard slot. Caller i is the ith of IDENTITIES addresses, its prompt the
+ * (i mod n)th of `promptHashes`.
+ */
+export function decideCall(target: { client: ValkeyClient; keys: KeySpace; shards: number; promptHashes: string[] }): Call {
+  const policy = policyFor("anonymous", { limit: 1_000_000_000, windowMs: 60_000 });
+  const { client, keys, shards, promptHashes } = target;
+  return (i) =>
+    decideRequest({
+      client,
+      keys,
+      shards,
+      identity: { id: ip(i % IDENTITIES), kind: "ip", tier: "anonymous" },
+      policy,
+      requestId: randomUUID(),
+      promptHash: promptHashes[i % promptHashes.length] as string,
+      promptTokens: 8,
+      streamCap: 1000,
+      // No generation lock: the miss contender asks for the same uncached prompt over and over.
+      lockTtlMs: 0,
+      now: Date.now(),
+    });
+}
+
 /** `concurrency` loops calling `call` back to back for `ms`; latencies in ms. */
-async function drive(call: Call, concurrency: number, ms: number): Promise<{ done: number; errors: number; latencies: number[]; elapsed: number }> {
+export async function drive(call: Call, concurrency: number, ms: number): Promise<{ done: number; errors: number; latencies: number[]; elapsed: number }> {
   const latencies: number[] = [];
   let done = 0;
   let errors = 0;
@@ -95,7 +132,6 @@ async function drive(call: Call, concurrency: number, ms: number): Promise<{ don
 export async function measureDecisionCost(url: string, opts: { concurrency: number; roundMs: number; rounds: number }): Promise<DecisionResult> {
   const prefix = "bd:";
   const keys = createKeySpace(prefix);
-  const policy = policyFor("anonymous", { limit: 1_000_000_000, windowMs: 60_000 });
 
   // A cached entry, as store.lua writes it, so decide takes its full hit path.
   const hitHash = hashPrompt("bench: what is a sliding window?", DEFAULT_MODEL);
@@ -109,21 +145,7 @@ export async function measureDecisionCost(url: string, opts: { concurrency: numb
   const bareSha = String(await bare.script("LOAD", "return 1"));
   const limiter = new RateLimiterRedis({ storeClient: rlfClient, keyPrefix: `${prefix}rlf`, points: 1_000_000_000, duration: 60 });
 
-  const decide = (promptHash: string): Call => (i) =>
-    decideRequest({
-      client: gateway,
-      keys,
-      shards: 1,
-      identity: { id: ip(i % IDENTITIES), kind: "ip", tier: "anonymous" },
-      policy,
-      requestId: randomUUID(),
-      promptHash,
-      promptTokens: 8,
-      streamCap: 1000,
-      // No generation lock: the miss contender asks for the same uncached prompt over and over.
-      lockTtlMs: 0,
-      now: Date.now(),
-    });
+  const decide = (promptHash: string): Call => decideCall({ client: gateway, keys, shards: 1, promptHashes: [promptHash] });
 
   const contenders: { name: string; label: string; call: Call }[] = [
     { name: "bare", label: "EVALSHA `return 1` (the floor)", call: () => bare.evalsha(bareSha, 0) },

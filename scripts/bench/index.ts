@@ -10,6 +10,8 @@
  *
  * The overhead phase (scripts/bench/overhead.ts) also runs on its own:
  *   node --conditions=react-server --import tsx scripts/bench/overhead.ts [--quick] [--no-build]
+ * and so does the scale phase (scripts/bench/cluster-scale.ts: one node beside a local 3-master cluster):
+ *   node --conditions=react-server --import tsx scripts/bench/cluster-scale.ts [--quick]
  *
  * Order, to keep the timings clean on a shared 2-core machine: the memory
  * phase (bytes, not time) runs beside the build; the timed phases run after
@@ -22,6 +24,7 @@ import path from "node:path";
 import { Redis } from "ioredis";
 import { TIERS } from "@/lib/tiers";
 import { measureDashboard } from "./dashboard";
+import { measureClusterScale } from "./cluster-scale";
 import { appClient, measureDecisionCost } from "./decision";
 import { measureHttp } from "./http";
 import { startMemoryPhase } from "./memory";
@@ -56,6 +59,10 @@ async function main(): Promise<void> {
 
   log("decision cost");
   const decision = await measureDecisionCost(valkey.url, { concurrency: 32, roundMs: quick ? 1000 : 2500, rounds: quick ? 2 : 3 });
+  await inspect.flushall();
+
+  log("cluster scale: one node beside a local 3-master cluster");
+  const scale = await measureClusterScale(valkey.url, { concurrency: 32, roundMs: quick ? 1000 : 2500, rounds: quick ? 2 : 3 });
   await inspect.flushall();
 
   const appEnv = { RATE_LIMIT_MAX: "1000000", BENCH_ROUTES: "1" };
@@ -105,6 +112,7 @@ async function main(): Promise<void> {
         loadAverageEnd: os.loadavg(),
       },
       decision,
+      scale,
       roundTrips,
       http,
       overhead,

@@ -5,6 +5,7 @@
 import os from "node:os";
 import type { DashboardResult } from "./dashboard";
 import type { LighthouseResult, LighthouseRun } from "./lighthouse";
+import type { ClusterScaleResult, ScaleTarget } from "./cluster-scale";
 import type { DecisionResult } from "./decision";
 import type { HttpResult } from "./http";
 import type { MemoryResult } from "./memory";
@@ -18,6 +19,7 @@ export interface BenchResults {
   command: string;
   machine: { cpus: number; cpuModel: string; node: string; valkey: string; loadAverageStart: number[]; loadAverageEnd: number[] };
   decision: DecisionResult;
+  scale: ClusterScaleResult;
   roundTrips: RoundTripResult;
   http: HttpResult;
   overhead: OverheadResult;
@@ -281,7 +283,107 @@ export function renderMarkdown(r: BenchResults): string {
       .join(", ")}.`,
   );
   lines.push("");
+  lines.push(...renderClusterScale(r.scale));
   return lines.join("\n");
+}
+
+// ---- scale: one node beside a local cluster, and what N masters carry (scripts/bench/cluster-scale.ts) ----
+
+/** Masters, and VALKEY_SHARDS values, the sizing table is worked out for. */
+export const SIZING_MASTERS = [1, 3, 6, 12];
+export const SIZING_SHARDS = [16, 64];
+
+/** Decisions per second one Valkey core carries at `micros` of CPU per decision. */
+export const perCore = (micros: number) => (micros > 0 ? 1e6 / micros : 0);
+
+/** Share of a core a sized deployment plans to use: headroom for bursts, failover, a master's background work. */
+export const PLANNED_CPU = 0.6;
+
+export interface SizingRow {
+  masters: number;
+  /** The measured decision the row is sized at: one node's, or a cluster's per request (both calls). */
+  basis: ScaleTarget;
+  /** Decisions/s at 100 % of every master's core, counting the scripts' time only (INFO commandstats). */
+  ceilingScript: number;
+  /** The same at the servers' whole CPU per decision (INFO cpu): the figure to plan with. */
+  ceilingCpu: number;
+  /** Busiest master's share of the shard tags ÷ an even share, at VALKEY_SHARDS 16 and 64. */
+  busiest: Record<number, number>;
+  /** The busiest master's load ÷ an even share at VALKEY_SHARDS=64: the decide part follows the shard tags, the cache-lookup part the prompts (even). */
+  load: number;
+  /** ceilingCpu × PLANNED_CPU ÷ load. */
+  planned: number;
+}
+
+/**
+ * What 1, 3, 6 and 12 masters carry at the measured µs per decision, one
+ * core per master. On a cluster the decide call follows the caller's shard
+ * tag, so a master holding more tags than its share works harder; the cache
+ * lookup (measured alone) follows the prompt's own slot and spreads evenly.
+ */
+export function sizingRows(s: ClusterScaleResult): SizingRow[] {
+  const single = find(s.targets, "single");
+  const cluster = find(s.targets, "cluster");
+  const decideShare = decideShareOf(s);
+  return SIZING_MASTERS.map((masters) => {
+    const basis = masters === 1 ? single : cluster;
+    const busiest: Record<number, number> = {};
+    for (const b of s.balance.filter((x) => x.masters === masters)) busiest[b.shards] = masters === 1 ? 1 : b.busiest;
+    const load = masters === 1 ? 1 : decideShare * (busiest[64] ?? 1) + (1 - decideShare);
+    const ceilingCpu = masters * perCore(basis.cpuMicros);
+    return { masters, basis, ceilingScript: masters * perCore(basis.serverMicros), ceilingCpu, busiest, load, planned: (ceilingCpu * PLANNED_CPU) / load };
+  });
+}
+
+/** The part of a cluster decision's whole CPU that follows the caller's shard tag: all but its cache lookup. */
+function decideShareOf(s: ClusterScaleResult): number {
+  const cluster = find(s.targets, "cluster");
+  const lookup = find(s.targets, "lookup");
+  return cluster.cpuMicros > 0 ? Math.min(1, Math.max(0, 1 - lookup.cpuMicros / cluster.cpuMicros)) : 1;
+}
+
+export function renderClusterScale(s: ClusterScaleResult): string[] {
+  const single = find(s.targets, "single");
+  const cluster = find(s.targets, "cluster");
+  const lines: string[] = [];
+  const rate = (t: ScaleTarget) =>
+    `${int(t.perSecond)} decisions/s (rounds ${t.roundsPerSecond.map(int).join(", ")}), p50 ${ms(t.latency.p50)}, p99 ${ms(t.latency.p99)}${t.errors ? `, ${int(t.errors)} errors` : ""}`;
+  const cost = (t: ScaleTarget) =>
+    `${t.callsPerDecision} script call${t.callsPerDecision === 1 ? "" : "s"} per decision; ${t.serverMicros} µs in the scripts, ${t.cpuMicros} µs of whole server CPU per decision`;
+  const core = (t: ScaleTarget) => `${int(perCore(t.serverMicros))} by script time, ${int(perCore(t.cpuMicros))} by whole server CPU`;
+  lines.push("## Scale: one Valkey node beside a local 3-master cluster");
+  lines.push("");
+  lines.push(
+    `Same run, interleaved ${s.rounds} × ${s.roundMs / 1000} s rounds, ${s.concurrency} in flight, ${int(s.identities)} callers, ${s.prompts} cached prompts (every call a hit), the app's own client and calls (\`decideRequest\`): on the node one decide.lua; on the cluster cache-lookup.lua on the prompt's slot + decide.lua on the caller's, both counted. **This machine has ${s.cpus} cores shared by the load generator and all three masters**, so the cluster cannot show its scaling here: the throughput ratio is this machine's, the µs per decision and decisions per core are what transfer.`,
+  );
+  lines.push("");
+  lines.push("| What | Cluster ÷ node | One node | 3-master cluster |");
+  lines.push("|---|---|---|---|");
+  lines.push(`| Throughput | ${ratio(cluster.perSecond / single.perSecond)} | ${rate(single)} | ${rate(cluster)} |`);
+  lines.push(`| Valkey CPU per decision, summed over the masters (INFO commandstats EVALSHA usec; INFO cpu user + sys); ratio of whole CPU | ${ratio(cluster.cpuMicros / single.cpuMicros)} | ${cost(single)} | ${cost(cluster)} |`);
+  lines.push(`| Decisions per second per Valkey core (1e6 ÷ µs per decision); ratio by whole CPU | ${ratio(perCore(cluster.cpuMicros) / perCore(single.cpuMicros))} | ${core(single)} | ${core(cluster)} |`);
+  {
+    const lookup = find(s.targets, "lookup");
+    lines.push(
+      `| The cluster's cache-lookup.lua alone, same rounds (the part that follows the prompt, not the caller) | ${pct(lookup.cpuMicros / Math.max(1e-9, cluster.cpuMicros))} of a cluster decision | | ${int(lookup.perSecond)} calls/s; ${lookup.serverMicros} µs in the script, ${lookup.cpuMicros} µs of whole server CPU per call |`,
+    );
+  }
+  lines.push(`| Network per decision (INFO stats bytes in + out) | ${ratio(cluster.netBytes / Math.max(1, single.netBytes))} | ${int(single.netBytes)} B | ${int(cluster.netBytes)} B |`);
+  lines.push(`| Script calls per master (share) | | ${single.masterShare.map(pct).join(", ")} | ${cluster.masterShare.map(pct).join(", ")} |`);
+  lines.push("");
+  lines.push(
+    `What N masters carry, one core each, at this run's µs per decision (1 master: the node's decision; 3 and more: the cluster's, both calls). Planned = whole-CPU ceiling × ${pct(PLANNED_CPU)} CPU ÷ the busiest master's load at \`VALKEY_SHARDS=64\`: where the shard tags \`{s}\` fall when the slots are split evenly (asked of the cluster with CLUSTER KEYSLOT), applied to the decide part (the cluster's decision less its cache lookup measured alone: ${pct(decideShareOf(s))} of it), the cache lookups following the prompts evenly. The script-time ceiling counts only the time inside EVALSHA, which on a loaded machine also holds time the server was descheduled; the whole-CPU figure is what a core is spent on. Reasoning in docs/operations.md, "Sizing a deployment".`,
+  );
+  lines.push("");
+  lines.push(`| Masters | Basis, µs per decision (script / whole CPU) | Ceiling, script time only | Ceiling, whole server CPU | Busiest master's tags ÷ even, VALKEY_SHARDS 16 / 64 | Busiest master's load ÷ even (64) | Planned at ${pct(PLANNED_CPU)} CPU |`);
+  lines.push("|---|---|---|---|---|---|---|");
+  for (const row of sizingRows(s)) {
+    lines.push(
+      `| ${row.masters === 1 ? "1 (one server, not a cluster)" : row.masters} | ${row.basis.serverMicros} / ${row.basis.cpuMicros} | ${int(row.ceilingScript)}/s | ${int(row.ceilingCpu)}/s | ${ratio(row.busiest[16] ?? 1)} / ${ratio(row.busiest[64] ?? 1)} | ${ratio(row.load)} | **${int(row.planned)}/s** |`,
+    );
+  }
+  lines.push("");
+  return lines;
 }
 
 // ---- overhead over a direct call, beside Portkey (scripts/bench/overhead.ts) ----
