@@ -112,10 +112,21 @@ function normalizeSpan(seconds: number, startedAt: number): number {
 /** An instant, Unix ms, on the docs' clock. */
 const normalizeInstant = (ms: number, startedAt: number) => DOC_NOW + offsetFromDocNow(ms, startedAt) * 1000;
 
-/** Waits, when needed, until the clock is between :05 and :50 of a minute (see normalizeSpan). */
-async function alignToMinute(): Promise<void> {
+/**
+ * Waits, when needed, until the clock is between :05 and :50 of a minute
+ * (offsetFromDocNow), or with `start=:SS` until :SS exactly: a block whose
+ * spans on the minute grid could also read as a full window (a sliding
+ * counter's reset half a minute after the next minute is 60 s away at :30)
+ * starts where they cannot.
+ */
+async function alignToMinute(start: string | undefined): Promise<void> {
   const into = Date.now() % 60_000;
-  const wait = into < 5000 ? 5000 - into : into > 50_000 ? 65_000 - into : 0;
+  let wait = into < 5000 ? 5000 - into : into > 50_000 ? 65_000 - into : 0;
+  if (start) {
+    const at = Number(/^:(\d{2})$/.exec(start)?.[1] ?? Number.NaN) * 1000;
+    if (!(at >= 5000 && at <= 50_000)) throw new Error(`start=${start}: use :05 to :50`);
+    wait = (at - into + 60_000) % 60_000;
+  }
   if (wait) await new Promise((r) => setTimeout(r, wait));
 }
 
@@ -430,7 +441,7 @@ async function main(): Promise<void> {
         if (option(block, "run") === "no") continue;
         const used = instances.filter((i) => block.commands.some((c) => c.text.includes(i.documented)));
         await prepare(used, option(block, "valkey") === "down");
-        await alignToMinute();
+        await alignToMinute(option(block, "start"));
         log(`${file}:${block.start + 1} (${block.commands.length} command${block.commands.length === 1 ? "" : "s"})`);
         try {
           results.push({ block, commands: await runBlock(block, index, instances) });

@@ -19,6 +19,9 @@
  *   events   `head+tail`: of a stream (SSE or NDJSON), the first `head` and
  *            last `tail` events, `…` between
  *   valkey   `down`: the block's server runs with its Valkey stopped
+ *   start    `:SS`: the block starts SS seconds into a minute (05-50), for a
+ *            block that shows a sliding-window counter's reset (see
+ *            offsetFromDocNow in scripts/docs-examples.ts)
  *   run      `no`: the block is documentation only, never run
  * Without `headers`, the headers every response carries (security headers,
  * `Vary`, `Date`, connection and framing headers) are left out, as the docs say.
@@ -54,7 +57,7 @@ export interface ConsoleBlock {
 }
 
 const ANNOTATION = /^<!--\s*example:(.*?)-->\s*$/;
-export const ANNOTATION_KEYS = ["headers", "json", "events", "valkey", "run"] as const;
+export const ANNOTATION_KEYS = ["headers", "json", "events", "valkey", "start", "run"] as const;
 
 export function parseAnnotation(body: string): Clause[] {
   return body
