@@ -184,7 +184,9 @@ function normalizeHeader(name: string, value: string, startedAt: number): string
     case "retry-after-ms":
       return String(normalizeSpan(Number(value) / 1000, startedAt) * 1000);
     case "ratelimit":
-      return value.replace(/;t=(\d+)/g, (_, n: string) => `;t=${normalizeSpan(Number(n), startedAt)}`);
+      // t is rounded up to whole seconds: a token bucket's next token, a few ms away, reads 1 or 0
+      // depending on the millisecond; both are shown as 0, as x-ratelimit-reset-tokens shows 0s.
+      return value.replace(/;t=(\d+)/g, (_, n: string) => `;t=${Number(n) <= 1 ? 0 : normalizeSpan(Number(n), startedAt)}`);
     case "x-ratelimit-reset":
       return String(normalizeInstant(Number(value) * 1000, startedAt) / 1000);
     case "x-ratelimit-reset-requests":
