@@ -11,16 +11,16 @@ import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { createParser } from "eventsource-parser";
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 interface Header {
   required?: boolean;
   schema: Json;
 }
-interface Media {
+export interface Media {
   schema: Json;
   "x-item-schema"?: Json;
 }
-interface ResponseObject {
+export interface ResponseObject {
   headers?: Record<string, Header>;
   content?: Record<string, Media>;
 }
@@ -35,7 +35,15 @@ export interface Conformance {
   check(res: Response, method: string, path: string): Promise<unknown>;
 }
 
-export async function conformanceTo(document: unknown): Promise<Conformance> {
+export interface SchemaChecker {
+  /** The document with every $ref resolved in place. */
+  doc: OpenApiDocument;
+  /** Throws, naming what differs, unless `value` is valid by `schema` (one of the document's). */
+  expectValid(schema: Json, value: unknown, what: string): void;
+}
+
+/** The document's schemas, compiled by ajv as they are needed; also used by tests/unit/docs-examples.test.ts. */
+export async function schemaCheckerFor(document: unknown): Promise<SchemaChecker> {
   // Every $ref resolved in place: each schema below compiles on its own.
   const doc = (await dereference(structuredClone(document) as never)) as unknown as OpenApiDocument;
   // Strict, except for `required` beside propertyNames: zod's record keyed by an enum has every key.
@@ -54,6 +62,11 @@ export async function conformanceTo(document: unknown): Promise<Conformance> {
       throw new Error(`${what} does not match the document: ${errors.join("; ")}\n${JSON.stringify(value).slice(0, 600)}`);
     }
   };
+  return { doc, expectValid };
+}
+
+export async function conformanceTo(document: unknown): Promise<Conformance> {
+  const { doc, expectValid } = await schemaCheckerFor(document);
 
   return {
     async check(res, method, path) {
