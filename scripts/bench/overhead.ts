@@ -37,7 +37,7 @@ import { Client, Pool } from "undici";
 import { LEAN_PATH_HEADER } from "../../lib/lean-path.mjs";
 import { median, summarize } from "../lib/percentiles";
 import { startPortkey, PORTKEY_VERSION, type PortkeyServer } from "./portkey";
-import { buildApp, DIST_DIR, hasBuild, log, ROOT, sleep, startApp, startValkey, type AppServer } from "./support";
+import { buildApp, DIST_DIR, hasBuild, log, ROOT, sleep, startApp, startValkey, stopChild, type AppServer } from "./support";
 
 export type OverheadTargetName = "direct" | "portkey" | "flowgate" | "flowgate-hit" | "flowgate-next" | "flowgate-next-hit";
 
@@ -309,12 +309,7 @@ async function startUpstream(): Promise<{ url: string; origin: string; pid: numb
     pid: child.pid ?? 0,
     async stop() {
       process.off("exit", kill);
-      if (child.exitCode !== null) return;
-      await new Promise<void>((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-        setTimeout(() => child.kill("SIGKILL"), 3000).unref();
-      });
+      await stopChild(child, 3000);
     },
   };
 }

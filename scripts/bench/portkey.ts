@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { freePortInRange, log, ROOT, sleep } from "./support";
+import { freePortInRange, log, ROOT, sleep, stopChild } from "./support";
 
 export const PORTKEY_VERSION = "1.15.2";
 const HONO_NODE_SERVER_VERSION = "1.14.1";
@@ -156,15 +156,7 @@ export async function startPortkey(): Promise<PortkeyServer> {
     version: PORTKEY_VERSION,
     async stop() {
       process.off("exit", kill);
-      if (child.exitCode !== null) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-        child.once("exit", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        child.kill("SIGTERM");
-      });
+      await stopChild(child, 3000);
     },
   };
 }

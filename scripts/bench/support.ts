@@ -84,6 +84,19 @@ export interface AppServer {
 }
 
 /** server.mjs (the production server; `next start` is not used) on a free port, pointed at a Valkey. */
+/** SIGTERM, then SIGKILL if the child has not exited after `graceMs`; resolves once it has exited. */
+export async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
 export async function startApp(env: Record<string, string>): Promise<AppServer> {
   const port = await freePortInRange();
   const child: ChildProcess = spawn(process.execPath, ["server.mjs"], {
@@ -139,15 +152,7 @@ export async function startApp(env: Record<string, string>): Promise<AppServer> 
     async stop() {
       stopping = true;
       process.off("exit", kill);
-      if (child.exitCode !== null) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-        child.once("exit", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        child.kill("SIGTERM");
-      });
+      await stopChild(child, 5000);
     },
   };
 }
