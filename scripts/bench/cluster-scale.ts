@@ -33,7 +33,7 @@ import { median, summarize, type LatencySummary } from "../lib/percentiles";
 import { startValkeyCluster } from "../../tests/support/valkey-cluster";
 import { appClient, appCluster, commandStats, decideCall, drive, IDENTITIES, type Call } from "./decision";
 import { renderClusterScale, SIZING_MASTERS, SIZING_SHARDS } from "./report";
-import { log, sleep, startValkey } from "./support";
+import { log, runMain, sleep, startValkey } from "./support";
 
 export interface ScaleTarget {
   /** single: one node; cluster: a whole decision on the cluster; lookup: its cache-lookup.lua alone (the part that follows the prompt's slot). */
@@ -246,12 +246,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runMain(main);

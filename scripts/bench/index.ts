@@ -34,7 +34,7 @@ import { countRoundTrips } from "./round-trips";
 import { measureStatsAtScale } from "./stats-scale";
 import { measureLighthouse } from "./lighthouse";
 import { renderReadmeLine, renderSummary, writeBetweenMarkers } from "./summary";
-import { buildApp, hasBuild, log, ROOT, serverVersion, startApp, startValkey } from "./support";
+import { buildApp, hasBuild, log, ROOT, runMain, serverVersion, startApp, startValkey } from "./support";
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -143,10 +143,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -37,7 +37,7 @@ import { Client, Pool } from "undici";
 import { LEAN_PATH_HEADER } from "../../lib/lean-path.mjs";
 import { median, summarize } from "../lib/percentiles";
 import { startPortkey, PORTKEY_VERSION, type PortkeyServer } from "./portkey";
-import { buildApp, DIST_DIR, hasBuild, log, ROOT, sleep, startApp, startValkey, stopChild, type AppServer } from "./support";
+import { buildApp, DIST_DIR, hasBuild, log, ROOT, runMain, sleep, startApp, startValkey, stopChild, type AppServer } from "./support";
 
 export type OverheadTargetName = "direct" | "portkey" | "flowgate" | "flowgate-hit" | "flowgate-next" | "flowgate-next-hit";
 
@@ -479,12 +479,4 @@ async function main(): Promise<void> {
   log(`load average ${loadAverageStart.map((x) => x.toFixed(1)).join(" ")} at the start, ${os.loadavg().map((x) => x.toFixed(1)).join(" ")} at the end; wrote bench/tmp/overhead.json`);
 }
 
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runMain(main);

@@ -84,6 +84,17 @@ export interface AppServer {
 }
 
 /** server.mjs (the production server; `next start` is not used) on a free port, pointed at a Valkey. */
+/** Runs a bench entry point: exit 0 when it resolves, print the error and exit 1 when it throws. */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
+
 /** SIGTERM, then SIGKILL if the child has not exited after `graceMs`; resolves once it has exited. */
 export async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
