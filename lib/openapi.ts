@@ -454,7 +454,7 @@ export function openApiDocument(): Json {
   const responses = convert(responseSchemas, "output");
   built = {
     openapi: "3.1.1",
-    info: { title: "Flowgate", version: packageJson.version, description: DESCRIPTION, license: { name: "MIT", identifier: "MIT" } },
+    info: { title: "Flowgate", version: packageJson.version, description: DESCRIPTION },
     servers: [{ url: "/", description: "This Flowgate instance" }],
     tags: [
       { name: "OpenAI dialect", description: "OpenAI's chat completions API, for the `openai` SDKs." },
