@@ -3,7 +3,10 @@
  * build's dashboard, with its mobile preset (simulated slow 4G and a 4× slower
  * CPU) and its desktop preset, in Debian's Chromium (CHROME_PATH). Each preset
  * runs `runs` times in a fresh browser; the run with the median score is kept,
- * as Lighthouse's docs advise for a noisy machine. Traffic has been sent
+ * as Lighthouse's docs advise for a noisy machine. Each run waits (at most a
+ * minute) for the machine to be at rest first: Lighthouse scores the lengths
+ * of the tasks in its own trace, and the phases before this one leave two
+ * cores busy for a while after they end. Traffic has been sent
  * before, so the page draws its charts rather than its empty states.
  *
  * Beside the dashboard, interleaved with it, the same runs on /bench/floor:
@@ -17,7 +20,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import type { Result } from "lighthouse";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../tests/support/chromium";
-import { ROOT, log } from "./support";
+import { ROOT, log, waitForQuiet } from "./support";
 
 export interface LighthouseRun {
   /** 0-100. */
@@ -42,6 +45,8 @@ export interface LighthouseResult {
   runs: number;
   mobile: LighthouseRun;
   desktop: LighthouseRun;
+  /** The machine's busy CPU share (0-1, all processes) in the second before each dashboard run, in order. */
+  cpuBusyBefore: number[];
   /** Every run's score, in order, to show the spread. */
   mobileScores: number[];
   desktopScores: number[];
@@ -93,14 +98,17 @@ export async function measureLighthouse(appUrl: string, opts: { runs: number }):
   const pages = { dashboard: "/", floor: "/bench/floor" } as const;
   const runs = { dashboard: { mobile: [] as LighthouseRun[], desktop: [] as LighthouseRun[] }, floor: { mobile: [] as LighthouseRun[], desktop: [] as LighthouseRun[] } };
   let version = "";
+  const cpuBusyBefore: number[] = [];
   // Interleaved, so a noisy minute on this shared machine lands on both presets and both pages.
   for (let i = 0; i < opts.runs; i++) {
     for (const preset of ["mobile", "desktop"] as const) {
       for (const page of ["dashboard", "floor"] as const) {
+        const busy = await waitForQuiet();
+        if (page === "dashboard") cpuBusyBefore.push(busy);
         const { run, version: v } = await once(`${appUrl}${pages[page]}`, preset);
         version = v;
         runs[page][preset].push(run);
-        log(`lighthouse ${page} ${preset} ${i + 1}/${opts.runs}: performance ${run.performance}, TBT ${Math.round(run.totalBlockingTime)} ms, LCP ${Math.round(run.largestContentfulPaint)} ms`);
+        log(`lighthouse ${page} ${preset} ${i + 1}/${opts.runs} (machine ${Math.round(busy * 100)}% busy before it): performance ${run.performance}, TBT ${Math.round(run.totalBlockingTime)} ms, LCP ${Math.round(run.largestContentfulPaint)} ms`);
       }
     }
   }
@@ -108,6 +116,7 @@ export async function measureLighthouse(appUrl: string, opts: { runs: number }):
   return {
     version,
     runs: opts.runs,
+    cpuBusyBefore,
     mobile: medianRun(runs.dashboard.mobile),
     desktop: medianRun(runs.dashboard.desktop),
     mobileScores: scores(runs.dashboard.mobile),

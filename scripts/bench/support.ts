@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import type { Redis } from "ioredis";
 
@@ -25,6 +26,42 @@ export function log(message: string): void {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function cpuTimes(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const { times } of os.cpus()) {
+    const all = times.user + times.nice + times.sys + times.irq + times.idle;
+    total += all;
+    busy += all - times.idle;
+  }
+  return { busy, total };
+}
+
+/**
+ * Waits, at most `maxMs`, until the whole machine (every process, not only
+ * this bench's) has been at most `threshold` busy for two seconds running,
+ * and returns the share of CPU that was busy in the last second before it
+ * went on. Phases that time a browser's main thread (Lighthouse scores its
+ * own trace's task lengths) are read at rest, not in the tail of the load
+ * the phase before them left behind.
+ */
+export async function waitForQuiet(opts: { threshold?: number; maxMs?: number } = {}): Promise<number> {
+  const threshold = opts.threshold ?? 0.15;
+  const deadline = Date.now() + (opts.maxMs ?? 60_000);
+  let quietSeconds = 0;
+  let last = cpuTimes();
+  let share = 1;
+  while (Date.now() < deadline) {
+    await sleep(1000);
+    const now = cpuTimes();
+    share = (now.busy - last.busy) / Math.max(1, now.total - last.total);
+    last = now;
+    quietSeconds = share <= threshold ? quietSeconds + 1 : 0;
+    if (quietSeconds >= 2) break;
+  }
+  return share;
+}
 
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
