@@ -14,8 +14,12 @@ export interface LeanRoute {
   headers: [string, string][];
 }
 
+/** Bodies at most this long (by Content-Length) are read whole before the Request is built. */
+export declare const BUFFERED_BODY_BYTES: number;
+/** The body as one Buffer when it is short and declares its length; else undefined. */
+export declare function readShortBody(req: IncomingMessage): Promise<Buffer> | undefined;
 /** IncomingMessage → Web Request; its signal aborts when the client leaves before the response ends. */
-export declare function toWebRequest(req: IncomingMessage, res: ServerResponse): Request;
+export declare function toWebRequest(req: IncomingMessage, res: ServerResponse, body?: Buffer): Request;
 
 /** Web Response → ServerResponse, chunk by chunk with backpressure; the body is cancelled if the client leaves. */
 export declare function sendWebResponse(res: ServerResponse, response: Response): Promise<void>;

@@ -48,8 +48,35 @@ function originOf(host) {
   return typeof host === "string" && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host) ? `http://${host}` : "http://localhost";
 }
 
-/** IncomingMessage → Web Request, as Next.js's NextRequestAdapter builds it: the body streams, the signal follows the response. */
-export function toWebRequest(req, res) {
+/**
+ * A body at most this long, by its Content-Length, is read whole before the
+ * Request is built: a Request over a Node stream costs more CPU (undici wraps
+ * it in a web stream) than the rest of building it. Longer or chunked bodies
+ * stream, so a handler's own size limit still stops one early.
+ */
+export const BUFFERED_BODY_BYTES = 64 * 1024;
+
+/** The body as one Buffer when it is short and declares its length; else undefined (the Request streams it). */
+export function readShortBody(req) {
+  if (req.method === "GET" || req.method === "HEAD") return undefined;
+  const declared = req.headers["content-length"];
+  if (declared === undefined || !/^\d{1,9}$/.test(declared) || Number(declared) > BUFFERED_BODY_BYTES) return undefined;
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on("data", (chunk) => chunks.push(chunk));
+    req.once("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.once("error", reject);
+    // `close` before `end`: the client left mid-body (after `end`, the promise is settled and this does nothing).
+    req.once("close", () => reject(new Error("the client left before its request body ended")));
+  });
+}
+
+/**
+ * IncomingMessage → Web Request, as Next.js's NextRequestAdapter builds it:
+ * the body streams (unless `body`, read already by readShortBody, is given),
+ * the signal follows the response.
+ */
+export function toWebRequest(req, res, body) {
   const controller = new AbortController();
   // `finish` first: we ended the response. `close` first: the client left.
   res.once("close", () => {
@@ -66,7 +93,7 @@ export function toWebRequest(req, res) {
     method: req.method,
     headers,
     signal: controller.signal,
-    ...(hasBody ? { body: req, duplex: "half" } : {}),
+    ...(!hasBody ? {} : body !== undefined ? { body } : { body: req, duplex: "half" }),
   });
 }
 
@@ -150,15 +177,8 @@ export function createLeanPath({ routes, compress = null, onError }) {
     }
     for (const [name, value] of route.headers) res.setHeader(name, value);
     res.setHeader(LEAN_PATH_HEADER, "lean");
-    let request;
-    try {
-      request = toWebRequest(req, res);
-    } catch (error) {
-      onError(error, res);
-      return true;
-    }
-    Promise.resolve()
-      .then(() => route.handler(request))
+    Promise.resolve(readShortBody(req))
+      .then((body) => route.handler(toWebRequest(req, res, body)))
       .then((response) => sendWebResponse(res, response))
       .catch((error) => onError(error, res));
     return true;

@@ -3,7 +3,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LEAN_PATH_HEADER, loadLeanPath } from "@/lib/lean-path.mjs";
+import { BUFFERED_BODY_BYTES, LEAN_PATH_HEADER, loadLeanPath } from "@/lib/lean-path.mjs";
 import { loadApp, type LoadedApp } from "../support/app";
 import { startBridge, type Bridge } from "../support/http-bridge";
 
@@ -93,6 +93,46 @@ describe("the lean path", () => {
     expect(answer).toMatch(/^HTTP\/1\.1 413/);
     expect(answer).toContain(`${LEAN_PATH_HEADER}: lean`);
     expect(answer).toContain('"code":"payload_too_large"');
+  });
+
+  it("reads a short body whole before the handler runs: the same answers, a short body over the limit refused, a client gone mid-body costs nothing", async () => {
+    const before = bridge.lean.length;
+    // Short bodies (Content-Length ≤ BUFFERED_BODY_BYTES) take the buffered route; one sent in two writes arrives whole.
+    const body = JSON.stringify({ prompt: "lean short body" });
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(new URL(bridge.url).port), "127.0.0.1", () => {
+        socket.write(`POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+        setTimeout(() => socket.write(body.slice(5)), 50);
+      });
+      let data = "";
+      socket.on("data", (chunk) => (data += chunk.toString()));
+      socket.on("end", () => resolve(data));
+      socket.on("error", reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(answer).toContain('"cached":false');
+
+    const overLimit = JSON.stringify({ prompt: "x".repeat(BUFFERED_BODY_BYTES - 100) });
+    expect(overLimit.length).toBeLessThanOrEqual(BUFFERED_BODY_BYTES);
+    const refused = await post("/api/generate", JSON.parse(overLimit) as unknown);
+    expect(refused.status).toBe(413);
+    expect(await refused.json()).toMatchObject({ code: "payload_too_large" });
+
+    // Half a short body, then gone: the handler never runs, and the next request is served.
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(Number(new URL(bridge.url).port), "127.0.0.1", () => {
+        socket.write(`POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"prompt":`);
+        setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 50);
+      });
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const next = await post("/api/generate", { prompt: "lean after a client left" });
+    expect(next.status).toBe(200);
+    await next.arrayBuffer();
+    expect(bridge.lean.slice(before)).toEqual(["POST /api/generate", "POST /api/generate", "POST /api/generate"]);
   });
 
   it("streams a chat answer as it is produced, and a client that leaves mid-stream stops it: it is never cached", async () => {
