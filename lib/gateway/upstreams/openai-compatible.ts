@@ -197,7 +197,7 @@ interface Call {
  * without a reason builds a DOMException, stack and all, on every call, and
  * the call has ended, so nobody reads it.
  */
-const CALL_ENDED = Object.freeze(new Error("the upstream call ended"));
+const CALL_ENDED = new Error("the upstream call ended");
 
 /** One exchange with the upstream: every deadline, the caller's abort and every exit abort its request. */
 function startCall(callerSignal: AbortSignal | undefined, totalTimeoutMs: number): Call {
