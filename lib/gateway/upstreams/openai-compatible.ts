@@ -185,7 +185,7 @@ export function createOpenAICompatibleUpstream(options: OpenAICompatibleOptions)
 
 interface Call {
   readonly signal: AbortSignal;
-  /** The deadline or abort that ended the call, which outranks whatever error the fetch then threw. */
+  /** The deadline or abort that ended the call, which outranks whatever error the request then threw. */
   readonly failure: UpstreamError | undefined;
   arm(phase: TimeoutPhase, ms: number): void;
   disarm(): void;
