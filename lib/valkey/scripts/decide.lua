@@ -86,8 +86,9 @@
              and last the cached JSON or nil (always nil when the caller
              decided the cache outcome: it holds the entry) }
 
-  Cost. Every redis.call costs about a microsecond of server time beyond
-  the command itself (and more with many arguments), so the hot path
+  Cost. Every redis.call costs server time beyond the command itself, and
+  so does the Lua around it (measured with the commands stubbed out: the
+  script's own Lua was about half of a hit's time), so the hot path
   (an admitted cache hit) keeps them few: the counters are one HINCRBY per
   field that cannot be derived (requests and allowed are read as sums, see
   toTotals and toTimeBucket), a key's expiry is set when the key is
@@ -95,58 +96,56 @@
   instant), to the end of the span its readers look at, instead of on every
   write; the stream is trimmed by whole nodes; and the three numbers a hit
   needs (created, latency, tokens) are read from the start of the cached JSON, which store.ts writes
-  in a fixed order, with cjson only as the fallback.
+  in a fixed order, with cjson only as the fallback. The Lua itself is kept
+  lean the same way (see the note at the top of the code below).
 ]]
 
-local d1_key      = KEYS[1]
-local d2_key      = KEYS[2]
-local d3_key      = KEYS[3]
-local cache_key   = KEYS[4]
-local lock_key    = KEYS[5]
+-- Lua here runs slowly next to the commands it calls: on the bench machine a
+-- C function call (tonumber, string.format, ipairs's iterator) costs about
+-- 0.15 µs, a table 0.3 µs or more (and more again each time a field beyond
+-- its constructor's makes it rehash), a redis.call 0.3 µs before the command
+-- itself. So the script reads an argument only on the path that uses it,
+-- builds a table only for a dimension the plan has, with every field it will
+-- get, and loops by index.
+local tonumber = tonumber
+local call = redis.call
+
 local totals_key  = KEYS[6]
 local bucket_key  = KEYS[7]
 local top_key     = KEYS[8]
-local top_blocked_key = KEYS[9]
-local active_key  = KEYS[10]  -- HyperLogLog, one per 10 s bucket
 local events_key  = KEYS[11]
-local hot_key     = KEYS[12]
-local limit_index_key = KEYS[13]
 
 local now         = tonumber(ARGV[1])   -- Unix ms
 local request_id  = ARGV[2]
 local identity    = ARGV[3]
-local tier        = ARGV[4]
 local use_cache   = ARGV[5] == "1"
-local bucket_ttl  = tonumber(ARGV[6])   -- ms from now
-local top_ttl     = tonumber(ARGV[7])   -- ms from now
-local stream_cap  = tonumber(ARGV[8])   -- entries
-local cache_tag   = ARGV[9]
-local margin      = tonumber(ARGV[10])  -- ms
 local lock_ttl    = tonumber(ARGV[11])  -- ms
-local top_cap     = tonumber(ARGV[30])  -- members
 local outcome     = ARGV[31] or ""      -- "" | "hit" | "miss" | "coalesced"
-local given_saved_tokens = tonumber(ARGV[32]) or 0  -- tokens
-local given_saved_ms     = tonumber(ARGV[33]) or 0  -- ms
 local door        = ARGV[34]            -- "generate" | "openai"
-local model       = ARGV[35]
-local max_age     = tonumber(ARGV[36]) or 0  -- ms; 0 = any age
-local hot_member  = ARGV[37] or ""
-local callers_ttl = tonumber(ARGV[38])  -- ms from now
 -- Hits and misses are counted when this script looks the cache up or the caller did.
 local counts_cache = use_cache or outcome ~= ""
 
+-- The plan's dimensions; false for a slot the plan does not use (algorithm "").
 local dims = {}
-for i, key in ipairs({ d1_key, d2_key, d3_key }) do
-  local at = 12 + (i - 1) * 6
-  dims[i] = {
-    key = key,
-    algo = ARGV[at],
-    limit = tonumber(ARGV[at + 1]),   -- units per window
-    window = tonumber(ARGV[at + 2]),  -- ms
-    cost = tonumber(ARGV[at + 3]),    -- units
-    name = ARGV[at + 4],
-    waivable = ARGV[at + 5] == "1",
-  }
+for i = 1, 3 do
+  local at = 6 + 6 * i  -- 12, 18, 24
+  local algo = ARGV[at]
+  if algo == "" then
+    dims[i] = false
+  else
+    local impl = ALGORITHMS[algo]
+    if not impl then return redis.error_reply("unknown algorithm " .. algo) end
+    dims[i] = {
+      key = KEYS[i],
+      impl = impl,
+      limit = tonumber(ARGV[at + 1]),   -- units per window
+      window = tonumber(ARGV[at + 2]),  -- ms
+      cost = tonumber(ARGV[at + 3]),    -- units
+      name = ARGV[at + 4],
+      waivable = ARGV[at + 5] == "1",
+      state = false,                    -- what check() found
+    }
+  end
 end
 
 -- Space-Saving (Metwally et al. 2005) keeps a top-consumer set at most top_cap
@@ -157,30 +156,17 @@ end
 local function bump_top(key, member)
   -- The common case, a caller already in the set, is one command; the key's
   -- expiry (this minute's start + TOP_TTL_SECONDS) is given once, when it is created.
-  if redis.call("ZADD", key, "XX", "INCR", 1, member) then return end
-  local size = redis.call("ZCARD", key)
-  if size < top_cap then
-    redis.call("ZADD", key, 1, member)
-    if size == 0 then redis.call("PEXPIRE", key, top_ttl) end
+  if call("ZADD", key, "XX", "INCR", 1, member) then return end
+  local size = call("ZCARD", key)
+  if size < tonumber(ARGV[30]) then  -- top cap, members
+    call("ZADD", key, 1, member)
+    if size == 0 then call("PEXPIRE", key, ARGV[7]) end  -- top ttl, ms from now
   else
-    local lowest = redis.call("ZRANGE", key, 0, 0, "WITHSCORES")
+    local lowest = call("ZRANGE", key, 0, 0, "WITHSCORES")
     -- Add before removing, so the set is never empty (and its expiry never lost).
-    redis.call("ZADD", key, tonumber(lowest[2]) + 1, member)
-    redis.call("ZREM", key, lowest[1])
+    call("ZADD", key, tonumber(lowest[2]) + 1, member)
+    call("ZREM", key, lowest[1])
   end
-end
-
--- Whole-answer reads are the fallback: store.ts writes an entry as
--- {"createdAt":<ms>,"latencyMs":<ms>,"usage":{"totalTokens":<n>,...},...},
--- so a hit reads its three numbers with one anchored match; an entry in any
--- other shape is decoded whole, as before. Returns createdAt, latency, tokens
--- (nil when absent).
-local function cached_numbers(json)
-  local created, latency, tokens = string.match(json, '^{"createdAt":(%d+),"latencyMs":(%d+),"usage":{"totalTokens":(%d+)[,}]')
-  if created then return tonumber(created), tonumber(latency), tonumber(tokens) end
-  local ok, doc = pcall(cjson.decode, json)
-  if not ok or type(doc) ~= "table" then return nil, nil, nil end
-  return tonumber(doc.createdAt), tonumber(doc.latencyMs), type(doc.usage) == "table" and tonumber(doc.usage.totalTokens) or nil
 end
 
 -- 0. What the model must do: nothing for a cached answer, or while another
@@ -193,21 +179,32 @@ local saved_ms = 0
 if outcome ~= "" then
   -- Cluster: the caller looked up the cache (and took the lock) on the prompt's slot.
   if outcome == "hit" then
-    saved_tokens = given_saved_tokens
-    saved_ms = given_saved_ms
+    saved_tokens = tonumber(ARGV[32]) or 0
+    saved_ms = tonumber(ARGV[33]) or 0
   end
 elseif use_cache then
-  cached = redis.call("GET", cache_key) or nil  -- a missing key reads as false
+  cached = call("GET", KEYS[4]) or nil  -- a missing key reads as false
   if cached then
-    local created, latency, tokens = cached_numbers(cached)
-    if max_age > 0 and created and now - created > max_age then
+    -- store.ts writes an entry as {"createdAt":<ms>,"latencyMs":<ms>,
+    -- "usage":{"totalTokens":<n>,...},...}, so a hit reads its three numbers
+    -- with one anchored match; an entry in any other shape is decoded whole.
+    local created, latency, tokens = string.match(cached, '^{"createdAt":(%d+),"latencyMs":(%d+),"usage":{"totalTokens":(%d+)[,}]')
+    if not created then
+      local ok, doc = pcall(cjson.decode, cached)
+      if ok and type(doc) == "table" then
+        created, latency = doc.createdAt, doc.latencyMs
+        tokens = type(doc.usage) == "table" and doc.usage.totalTokens or nil
+      end
+    end
+    local max_age = tonumber(ARGV[36]) or 0  -- ms; 0 = any age
+    if max_age > 0 and tonumber(created) and now - created > max_age then
       cached = nil  -- older than the client accepts: a miss that refreshes the entry
     else
-      saved_tokens = tokens or 0
-      saved_ms = latency or 0
+      saved_tokens = tonumber(tokens) or 0
+      saved_ms = tonumber(latency) or 0
     end
   end
-  if not cached and lock_ttl > 0 then lock_held = redis.call("EXISTS", lock_key) == 1 end
+  if not cached and lock_ttl > 0 then lock_held = call("EXISTS", KEYS[5]) == 1 end
 end
 local no_generation = cached ~= nil or lock_held or outcome == "hit" or outcome == "coalesced"
 
@@ -215,15 +212,15 @@ local no_generation = cached ~= nil or lock_held or outcome == "hit" or outcome 
 --    A waivable cost (tokens) is not charged when the model does no work for this request.
 local allowed = true
 local refused = 0
-for i, d in ipairs(dims) do
-  if d.algo ~= "" then
-    d.impl = ALGORITHMS[d.algo]
-    if not d.impl then return redis.error_reply("unknown algorithm " .. d.algo) end
+for i = 1, 3 do
+  local d = dims[i]
+  if d then
     if d.waivable and no_generation then d.cost = 0 end
-    d.state = d.impl.check(d.key, now, d.limit, d.window, d.cost)
-    if not d.state.allowed then
+    local state = d.impl.check(d.key, now, d.limit, d.window, d.cost)
+    d.state = state
+    if not state.allowed then
       allowed = false
-      if refused == 0 or d.state.retry_after > dims[refused].state.retry_after then refused = i end
+      if refused == 0 or state.retry_after > dims[refused].state.retry_after then refused = i end
     end
   end
 end
@@ -231,16 +228,19 @@ end
 -- 2. Consume all or nothing. A refused request reports what is left, untouched.
 --    expires_at: when the last of this caller's limit keys expires (for the limit index).
 local expires_at = 0
-for _, d in ipairs(dims) do
-  if d.state then
-    if allowed then
-      if d.cost > 0 then
-        local ttl = d.impl.commit(d.key, d.state, now, d.window, d.cost, request_id, margin)
-        if ttl and now + ttl > expires_at then expires_at = now + ttl end
-      end
-    elseif d.state.allowed then
-      d.state = d.impl.check(d.key, now, d.limit, d.window, 0)
+if allowed then
+  local margin = tonumber(ARGV[10])  -- ms
+  for i = 1, 3 do
+    local d = dims[i]
+    if d and d.cost > 0 then
+      local ttl = d.impl.commit(d.key, d.state, now, d.window, d.cost, request_id, margin)
+      if ttl and now + ttl > expires_at then expires_at = now + ttl end
     end
+  end
+else
+  for i = 1, 3 do
+    local d = dims[i]
+    if d and d.state.allowed then d.state = d.impl.check(d.key, now, d.limit, d.window, 0) end
   end
 end
 
@@ -258,7 +258,7 @@ elseif allowed and use_cache then
   elseif lock_held then
     lock = 2
   elseif lock_ttl > 0 then
-    redis.call("SET", lock_key, request_id, "PX", lock_ttl)
+    call("SET", KEYS[5], request_id, "PX", lock_ttl)
     lock = 1
   end
 end
@@ -278,32 +278,32 @@ end
 --    o(penai); toTimeBucket adds them up.
 local coalesced = lock == 2
 local outcome_field
-redis.call("HINCRBY", totals_key, "door:" .. door, 1)
+call("HINCRBY", totals_key, "door:" .. door, 1)
 if allowed then
   if counts_cache and (hit or coalesced) then
     outcome_field = "h"
-    redis.call("HINCRBY", totals_key, "hits", 1)
-    if saved_tokens ~= 0 then redis.call("HINCRBY", totals_key, "tokens_saved", saved_tokens) end
-    if saved_ms ~= 0 then redis.call("HINCRBY", totals_key, "time_saved_ms", saved_ms) end
-    if coalesced then redis.call("HINCRBY", totals_key, "coalesced", 1) end
+    call("HINCRBY", totals_key, "hits", 1)
+    if saved_tokens ~= 0 then call("HINCRBY", totals_key, "tokens_saved", saved_tokens) end
+    if saved_ms ~= 0 then call("HINCRBY", totals_key, "time_saved_ms", saved_ms) end
+    if coalesced then call("HINCRBY", totals_key, "coalesced", 1) end
   elseif counts_cache then
     outcome_field = "m"
-    redis.call("HINCRBY", totals_key, "misses", 1)
+    call("HINCRBY", totals_key, "misses", 1)
   else
     outcome_field = "a"
   end
 else
   outcome_field = "b"
-  redis.call("HINCRBY", totals_key, "blocked", 1)
-  redis.call("HINCRBY", totals_key, "blocked:" .. dims[refused].name, 1)
-  bump_top(top_blocked_key, identity)
+  call("HINCRBY", totals_key, "blocked", 1)
+  call("HINCRBY", totals_key, "blocked:" .. dims[refused].name, 1)
+  bump_top(KEYS[9], identity)  -- top blocked
 end
 -- A new field may be a new hash: give it its expiry (again, harmlessly, if
 -- the hash was there). Its other writer, store.lua, writes only to the bucket
 -- of a decision made here (so to a hash this script created), adds its own
 -- field "tok", and sets the expiry again itself.
-if redis.call("HINCRBY", bucket_key, outcome_field .. (door == "openai" and "o" or "g"), 1) == 1 then
-  redis.call("PEXPIRE", bucket_key, bucket_ttl)
+if call("HINCRBY", bucket_key, outcome_field .. (door == "openai" and "o" or "g"), 1) == 1 then
+  call("PEXPIRE", bucket_key, ARGV[6])  -- bucket ttl, ms from now
 end
 bump_top(top_key, identity)
 -- Distinct callers per bucket in a HyperLogLog: at most 12 KB however many
@@ -313,9 +313,10 @@ bump_top(top_key, identity)
 -- /api/stats counts callers over the last six buckets only (one minute). PFADD
 -- answers 1 whenever the HyperLogLog changed, which includes its creation, so
 -- the expiry is set again on each change, always to that same instant.
-if redis.call("PFADD", active_key, identity) == 1 then redis.call("PEXPIRE", active_key, callers_ttl) end
+local active_key = KEYS[10]
+if call("PFADD", active_key, identity) == 1 then call("PEXPIRE", active_key, ARGV[38]) end  -- callers ttl, ms from now
 -- Hot prompts: the prompts answered without the model, Space-Saving like the consumers.
-if allowed and (hit or coalesced) and hot_member ~= "" then bump_top(hot_key, hot_member) end
+if allowed and (hit or coalesced) and ARGV[37] ~= "" then bump_top(KEYS[12], ARGV[37]) end
 -- The limit index: one member per caller with live limit state, scored by when
 -- that state is gone. GT only ever moves a score later. The set grows only
 -- when a caller joins, so that is when the expired are trimmed: it holds the
@@ -324,13 +325,14 @@ if allowed and (hit or coalesced) and hot_member ~= "" then bump_top(hot_key, ho
 -- PEXPIREAT GT moves its expiry only later, and a new key (no expiry, which GT
 -- reads as infinite) is given one.
 if expires_at > 0 then
-  if redis.call("ZADD", limit_index_key, "GT", expires_at, identity) == 1 then
-    redis.call("ZREMRANGEBYSCORE", limit_index_key, "-inf", now)
-    if redis.call("PEXPIRETIME", limit_index_key) < expires_at then
-      redis.call("PEXPIREAT", limit_index_key, expires_at)
+  local limit_index_key = KEYS[13]
+  if call("ZADD", limit_index_key, "GT", expires_at, identity) == 1 then
+    call("ZREMRANGEBYSCORE", limit_index_key, "-inf", now)
+    if call("PEXPIRETIME", limit_index_key) < expires_at then
+      call("PEXPIREAT", limit_index_key, expires_at)
     end
   else
-    redis.call("PEXPIREAT", limit_index_key, expires_at, "GT")
+    call("PEXPIREAT", limit_index_key, expires_at, "GT")
   end
 end
 
@@ -344,31 +346,35 @@ elseif counts_cache and (hit or coalesced) then
 end
 if event_type then
   local shown = dims[refused > 0 and refused or 1]
+  local state = shown.state
   -- MAXLEN ~ trims whole nodes only: an exact cap rewrites the oldest node on
   -- every append, which made XADD the costliest command of a hit. The short
   -- field names (n, rem, ck, co, tok) are read back by toActivityEvent() in
   -- lib/stats/snapshot.ts; docs/architecture.md has the glossary.
-  redis.call("XADD", events_key, "MAXLEN", "~", stream_cap, "*",
-    "type", event_type, "id", request_id, "who", identity, "tier", tier,
-    "policy", shown.name, "n", shown.state.used, "limit", shown.limit,
-    "rem", shown.state.remaining, "reset", shown.state.reset_at,
-    "ck", cache_tag, "tok", saved_tokens, "saved_ms", saved_ms,
-    "co", coalesced and 1 or 0, "door", door, "model", model, "ts", now)
+  call("XADD", events_key, "MAXLEN", "~", ARGV[8], "*",
+    "type", event_type, "id", request_id, "who", identity, "tier", ARGV[4],
+    "policy", shown.name, "n", state.used, "limit", shown.limit,
+    "rem", state.remaining, "reset", state.reset_at,
+    "ck", ARGV[9], "tok", saved_tokens, "saved_ms", saved_ms,
+    "co", coalesced and 1 or 0, "door", door, "model", ARGV[35], "ts", now)
 end
 
 local reply = { allowed and 1 or 0, refused, lock }
-for _, d in ipairs(dims) do
-  local s = d.state
-  if s then
-    table.insert(reply, s.allowed and 1 or 0)
-    table.insert(reply, s.remaining)
-    table.insert(reply, s.reset_at)
-    table.insert(reply, s.retry_after)
-    table.insert(reply, s.used)
-    table.insert(reply, allowed and d.cost or 0)
+local n = 3
+for i = 1, 3 do
+  local d = dims[i]
+  if d then
+    local st = d.state
+    reply[n + 1] = st.allowed and 1 or 0
+    reply[n + 2] = st.remaining
+    reply[n + 3] = st.reset_at
+    reply[n + 4] = st.retry_after
+    reply[n + 5] = st.used
+    reply[n + 6] = allowed and d.cost or 0
   else
-    for _ = 1, 6 do table.insert(reply, 0) end
+    for j = n + 1, n + 6 do reply[j] = 0 end
   end
+  n = n + 6
 end
-table.insert(reply, cached or false)
+reply[n + 1] = cached or false
 return reply

@@ -10,9 +10,10 @@
   As a module (lib/valkey/scripts.ts puts it in front of decide.lua,
   peek.lua, store.lua and standalone.lua):
     sliding_log.check(key, now, limit, window, cost)  reads only; returns a
-      state table { allowed, remaining, reset_at, retry_after, used }
+      state table { allowed, remaining, reset_at, retry_after, used, floor }
       describing the dimension as if this request were consumed (when it is
-      allowed) or not (when refused);
+      allowed) or not (when refused); floor is the window's start, formatted
+      for commit's trim;
     sliding_log.commit(key, state, now, window, cost, member, margin) writes
     and returns the TTL it gave the key, ms.
 
@@ -24,33 +25,37 @@ local sliding_log = {}
 
 function sliding_log.check(key, now, limit, window, cost)
   -- Members scored at or before now - window are out: exactly one window old is gone.
-  local floor_score = "(" .. string.format("%.0f", now - window)
+  -- The state is built whole (a field added later makes Lua grow the table),
+  -- and the floor is formatted once for check and commit.
+  local floor = string.format("%.0f", now - window)
+  local floor_score = "(" .. floor
   local used = redis.call("ZCOUNT", key, floor_score, "+inf")
-  local s = { allowed = used + cost <= limit, retry_after = 0 }
-  s.used = s.allowed and used + cost or used
-  s.remaining = math.max(limit - s.used, 0)
+  local allowed = used + cost <= limit
+  if allowed then used = used + cost end
+  local remaining = limit - used
+  if remaining < 0 then remaining = 0 end
+  local s = { allowed = allowed, retry_after = 0, used = used, remaining = remaining, reset_at = now, floor = floor }
   local oldest = redis.call("ZRANGEBYSCORE", key, floor_score, "+inf", "WITHSCORES", "LIMIT", 0, 1)
   if oldest[2] then
     s.reset_at = tonumber(oldest[2]) + window
-  elseif s.allowed and cost > 0 then
+  elseif allowed and cost > 0 then
     s.reset_at = now + window
-  else
-    s.reset_at = now
   end
-  if not s.allowed then
+  if not allowed then
     if cost > limit then
       s.retry_after = window -- never fits; report one window
     else
       -- The unit whose leaving makes room for `cost` more: 0-based index used + cost - limit - 1.
       local nth = redis.call("ZRANGEBYSCORE", key, floor_score, "+inf", "WITHSCORES", "LIMIT", used + cost - limit - 1, 1)
-      s.retry_after = math.max(tonumber(nth[2]) + window - now, 0)
+      local wait = tonumber(nth[2]) + window - now
+      s.retry_after = wait > 0 and wait or 0
     end
   end
   return s
 end
 
 function sliding_log.commit(key, s, now, window, cost, member, margin)
-  redis.call("ZREMRANGEBYSCORE", key, "-inf", string.format("%.0f", now - window))
+  redis.call("ZREMRANGEBYSCORE", key, "-inf", s.floor)
   if cost == 1 then
     redis.call("ZADD", key, now, member)
   else
