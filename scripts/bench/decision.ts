@@ -6,6 +6,7 @@
  * concurrency; the contenders take turns in short rounds so the machine's
  * noise falls on all of them alike.
  */
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
 import { RateLimiterRedis } from "rate-limiter-flexible";
@@ -16,8 +17,31 @@ import { DEFAULT_MODEL, planGeneration } from "@/lib/gateway/model";
 import { encodeCachedEntry } from "@/lib/gateway/store";
 import { createValkeyClient, createValkeyCluster, type ValkeyClient } from "@/lib/valkey/client";
 import { createKeySpace, type KeySpace } from "@/lib/valkey/keys";
+import { composeScript, readScript } from "@/lib/valkey/scripts";
 import { median, summarize, type LatencySummary } from "../lib/percentiles";
-import { log, sleep } from "./support";
+import { DECIDE_BEFORE_COMMIT } from "./report";
+import { log, ROOT, sleep } from "./support";
+
+/**
+ * decide.lua as composed at DECIDE_BEFORE_COMMIT (its own file and the sliding
+ * log's, the rest as today), or null. The sources come from git, so this needs
+ * the history (a clone has it); without it the contender is left out and the
+ * report says so.
+ */
+export function decideScriptBefore(): string | null {
+  try {
+    let composed = composeScript("decide");
+    for (const file of ["decide", "algorithms/sliding-log"]) {
+      const before = execFileSync("git", ["show", `${DECIDE_BEFORE_COMMIT}:lib/valkey/scripts/${file}.lua`], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      const now = readScript(file);
+      if (!composed.includes(now)) return null;
+      composed = composed.replace(now, () => before);
+    }
+    return composed;
+  } catch {
+    return null;
+  }
+}
 
 export interface ContenderResult {
   name: string;
@@ -146,10 +170,20 @@ export async function measureDecisionCost(url: string, opts: { concurrency: numb
   const limiter = new RateLimiterRedis({ storeClient: rlfClient, keyPrefix: `${prefix}rlf`, points: 1_000_000_000, duration: 60 });
 
   const decide = (promptHash: string): Call => decideCall({ client: gateway, keys, shards: 1, promptHashes: [promptHash] });
+  // The same decideRequest, its one call sent to the script as it was before (same keys, same arguments).
+  const beforeSource = decideScriptBefore();
+  const beforeSha = beforeSource ? String(await bare.script("LOAD", beforeSource)) : null;
+  const beforeClient: Redis | null = beforeSha
+    ? Object.assign(Object.create(gateway) as Redis, { fgDecide: (...args: (string | number)[]) => gateway.evalsha(beforeSha, 13, ...args) })
+    : null;
+  if (!beforeClient) log(`decision cost: decide.lua as of ${DECIDE_BEFORE_COMMIT} not found in git; measuring today's script only`);
 
   const contenders: { name: string; label: string; call: Call }[] = [
     { name: "bare", label: "EVALSHA `return 1` (the floor)", call: () => bare.evalsha(bareSha, 0) },
     { name: "decide-hit", label: "Flowgate decide, cache hit (limit + cache + counters + event)", call: decide(hitHash) },
+    ...(beforeClient
+      ? [{ name: "decide-hit-before", label: `Flowgate decide, cache hit, decide.lua as of ${DECIDE_BEFORE_COMMIT} (before issue 13's pass over its Lua)`, call: decideCall({ client: beforeClient, keys, shards: 1, promptHashes: [hitHash] }) }]
+      : []),
     { name: "decide-miss", label: "Flowgate decide, cache miss lookup", call: decide(missHash) },
     { name: "rlf", label: "rate-limiter-flexible RateLimiterRedis.consume", call: (i) => limiter.consume(ip(i % IDENTITIES)) },
   ];

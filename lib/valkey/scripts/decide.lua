@@ -169,6 +169,13 @@ local function bump_top(key, member)
   end
 end
 
+-- Every decision is counted by its door, and first on purpose: Valkey refuses a
+-- script's writes for memory (maxmemory, noeviction) only until its first
+-- write, and this one needs memory, so a full server refuses the decision here,
+-- before the sliding log tidies anything (a deletion, always allowed, would
+-- let every later write through).
+call("HINCRBY", totals_key, "door:" .. door, 1)
+
 -- 0. What the model must do: nothing for a cached answer, or while another
 --    request already generates this prompt (this one waits for it). Read
 --    only: a refused request takes no lock and is told nothing of the cache.
@@ -216,7 +223,8 @@ for i = 1, 3 do
   local d = dims[i]
   if d then
     if d.waivable and no_generation then d.cost = 0 end
-    local state = d.impl.check(d.key, now, d.limit, d.window, d.cost)
+    -- tidy: an algorithm may drop state that can never count again (the sliding log does).
+    local state = d.impl.check(d.key, now, d.limit, d.window, d.cost, true)
     d.state = state
     if not state.allowed then
       allowed = false
@@ -240,7 +248,7 @@ if allowed then
 else
   for i = 1, 3 do
     local d = dims[i]
-    if d and d.state.allowed then d.state = d.impl.check(d.key, now, d.limit, d.window, 0) end
+    if d and d.state.allowed then d.state = d.impl.check(d.key, now, d.limit, d.window, 0, true) end
   end
 end
 
@@ -278,7 +286,6 @@ end
 --    o(penai); toTimeBucket adds them up.
 local coalesced = lock == 2
 local outcome_field
-call("HINCRBY", totals_key, "door:" .. door, 1)
 if allowed then
   if counts_cache and (hit or coalesced) then
     outcome_field = "h"

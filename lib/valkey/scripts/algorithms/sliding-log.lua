@@ -9,11 +9,16 @@
 
   As a module (lib/valkey/scripts.ts puts it in front of decide.lua,
   peek.lua, store.lua and standalone.lua):
-    sliding_log.check(key, now, limit, window, cost)  reads only; returns a
-      state table { allowed, remaining, reset_at, retry_after, used, floor }
+    sliding_log.check(key, now, limit, window, cost, tidy)  reads only unless
+      tidy, when it first drops the members that can never count again (out
+      of the window: invisible to every reader, so nothing a caller sees
+      changes, and cheaper to count after; decide.lua and a committing
+      standalone call pass it, peek.lua does not); returns a
+      state table { allowed, remaining, reset_at, retry_after, used, floor,
+      tidied }
       describing the dimension as if this request were consumed (when it is
       allowed) or not (when refused); floor is the window's start, formatted
-      for commit's trim;
+      for commit's trim, which a tidied check has done already;
     sliding_log.commit(key, state, now, window, cost, member, margin) writes
     and returns the TTL it gave the key, ms.
 
@@ -23,20 +28,31 @@
 
 local sliding_log = {}
 
-function sliding_log.check(key, now, limit, window, cost)
+function sliding_log.check(key, now, limit, window, cost, tidy)
   -- Members scored at or before now - window are out: exactly one window old is gone.
   -- The state is built whole (a field added later makes Lua grow the table),
   -- and the floor is formatted once for check and commit.
   local floor = string.format("%.0f", now - window)
-  local floor_score = "(" .. floor
-  local used = redis.call("ZCOUNT", key, floor_score, "+inf")
+  local used, oldest
+  if tidy then
+    -- Drop what can never count again, then what is left is the window: ZCARD
+    -- and the first member instead of ZCOUNT and a range by score, the costliest
+    -- reads of a decision on a long log (both are searches of the skiplist).
+    redis.call("ZREMRANGEBYSCORE", key, "-inf", floor)
+    used = redis.call("ZCARD", key)
+    oldest = used > 0 and redis.call("ZRANGE", key, 0, 0, "WITHSCORES") or nil
+  else
+    local floor_score = "(" .. floor
+    used = redis.call("ZCOUNT", key, floor_score, "+inf")
+    oldest = used > 0 and redis.call("ZRANGEBYSCORE", key, floor_score, "+inf", "WITHSCORES", "LIMIT", 0, 1) or nil
+  end
   local allowed = used + cost <= limit
+  local in_window = used
   if allowed then used = used + cost end
   local remaining = limit - used
   if remaining < 0 then remaining = 0 end
-  local s = { allowed = allowed, retry_after = 0, used = used, remaining = remaining, reset_at = now, floor = floor }
-  local oldest = redis.call("ZRANGEBYSCORE", key, floor_score, "+inf", "WITHSCORES", "LIMIT", 0, 1)
-  if oldest[2] then
+  local s = { allowed = allowed, retry_after = 0, used = used, remaining = remaining, reset_at = now, floor = floor, tidied = tidy or false }
+  if oldest then
     s.reset_at = tonumber(oldest[2]) + window
   elseif allowed and cost > 0 then
     s.reset_at = now + window
@@ -46,8 +62,10 @@ function sliding_log.check(key, now, limit, window, cost)
       s.retry_after = window -- never fits; report one window
     else
       -- The unit whose leaving makes room for `cost` more: 0-based index used + cost - limit - 1.
-      local nth = redis.call("ZRANGEBYSCORE", key, floor_score, "+inf", "WITHSCORES", "LIMIT", used + cost - limit - 1, 1)
-      local wait = tonumber(nth[2]) + window - now
+      local nth = in_window + cost - limit - 1
+      local at = tidy and redis.call("ZRANGE", key, nth, nth, "WITHSCORES")
+        or redis.call("ZRANGEBYSCORE", key, "(" .. floor, "+inf", "WITHSCORES", "LIMIT", nth, 1)
+      local wait = tonumber(at[2]) + window - now
       s.retry_after = wait > 0 and wait or 0
     end
   end
@@ -55,7 +73,7 @@ function sliding_log.check(key, now, limit, window, cost)
 end
 
 function sliding_log.commit(key, s, now, window, cost, member, margin)
-  redis.call("ZREMRANGEBYSCORE", key, "-inf", s.floor)
+  if not s.tidied then redis.call("ZREMRANGEBYSCORE", key, "-inf", s.floor) end
   if cost == 1 then
     redis.call("ZADD", key, now, member)
   else

@@ -29,6 +29,7 @@ local member = ARGV[5]
 local margin = tonumber(ARGV[6])  -- ms
 local commit = ARGV[7] == "1"
 
-local s = algorithm.check(key, now, limit, window, cost)
+-- A call that may write may also tidy (drop state that can never count again); a look only reads.
+local s = algorithm.check(key, now, limit, window, cost, commit)
 if s.allowed and commit and cost > 0 then algorithm.commit(key, s, now, window, cost, member, margin) end
 return { s.allowed and 1 or 0, limit, s.remaining, s.reset_at, s.retry_after }
