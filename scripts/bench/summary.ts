@@ -65,12 +65,13 @@ export function renderReadmeLine(r: BenchResults): string {
   const lean = r.overhead.overhead.flowgate;
   const portkey = r.overhead.portkey.measured ? r.overhead.overhead.portkey : undefined;
   const hit = r.decision.contenders.find((k) => k.name === "decide-hit");
+  const before = r.decision.contenders.find((k) => k.name === "decide-hit-before");
   const parts = [
     `One round trip to Valkey for a refusal or a cache hit, two for a miss`,
     lean ? `${ms(lean.p50)} added at p50 over a direct call${portkey ? ` (Portkey's gateway: ${ms(portkey.p50)})` : ""}` : "",
-    hit ? `${us(hit.serverMicros)} of Valkey CPU per decision` : "",
+    hit ? `${us(hit.serverMicros)} of Valkey CPU per decision${before ? ` (${x(hit.serverMicros / before.serverMicros)} the script before issue 13's pass over its Lua, same run)` : ""}` : "",
   ].filter(Boolean);
-  return `${parts.join("; ")}: \`npm run bench\` on ${r.startedAt.slice(0, 10)}, a shared ${r.machine.cpus}-core machine ([figures](docs/benchmarks.md)).`;
+  return `${parts.join("; ")}: \`npm run bench\` on ${r.startedAt.slice(0, 10)}, a shared ${r.machine.cpus}-core ${r.machine.cpuModel.split(" ").slice(0, 2).join(" ")} machine ([figures](docs/benchmarks.md)).`;
 }
 
 /** Replaces what stands between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` in a file; throws when the markers are missing. */
