@@ -215,7 +215,8 @@ elseif use_cache then
 end
 local no_generation = cached ~= nil or lock_held or outcome == "hit" or outcome == "coalesced"
 
--- 1. Check every dimension without writing; the one with the longest wait is "the" refusal.
+-- 1. Check every dimension without consuming (a tidy only drops what can never count
+--    again); the one with the longest wait is "the" refusal.
 --    A waivable cost (tokens) is not charged when the model does no work for this request.
 local allowed = true
 local refused = 0
