@@ -170,12 +170,11 @@ export async function measureDecisionCost(url: string, opts: { concurrency: numb
   const limiter = new RateLimiterRedis({ storeClient: rlfClient, keyPrefix: `${prefix}rlf`, points: 1_000_000_000, duration: 60 });
 
   const decide = (promptHash: string): Call => decideCall({ client: gateway, keys, shards: 1, promptHashes: [promptHash] });
-  // The same decideRequest, its one call sent to the script as it was before (same keys, same arguments).
+  // The same decideRequest on a connection of its own whose fgDecide is the script as it was before
+  // (defineCommand replaces the one registerScripts gave it: same keys, same arguments, same EVALSHA path).
   const beforeSource = decideScriptBefore();
-  const beforeSha = beforeSource ? String(await bare.script("LOAD", beforeSource)) : null;
-  const beforeClient: Redis | null = beforeSha
-    ? Object.assign(Object.create(gateway) as Redis, { fgDecide: (...args: (string | number)[]) => gateway.evalsha(beforeSha, 13, ...args) })
-    : null;
+  const beforeClient = beforeSource ? await appClient(url) : null;
+  beforeClient?.defineCommand("fgDecide", { numberOfKeys: 13, lua: beforeSource as string });
   if (!beforeClient) log(`decision cost: decide.lua as of ${DECIDE_BEFORE_COMMIT} not found in git; measuring today's script only`);
 
   const contenders: { name: string; label: string; call: Call }[] = [
@@ -235,6 +234,6 @@ export async function measureDecisionCost(url: string, opts: { concurrency: numb
     latency: summarize(latencies.get(c.name) ?? []),
     errors: errors.get(c.name) ?? 0,
   }));
-  for (const c of [setup, gateway, rlfClient, bare]) c.disconnect();
+  for (const c of [setup, gateway, rlfClient, bare, beforeClient]) c?.disconnect();
   return { concurrency: opts.concurrency, roundMs: opts.roundMs, rounds: opts.rounds, identities: IDENTITIES, contenders: results };
 }

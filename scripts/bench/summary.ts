@@ -13,9 +13,12 @@ const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const x = (n: number) => `${n.toFixed(2)}×`;
 const us = (n: number) => `${n.toFixed(1)} µs`;
 
+/** The CPU's maker and family ("AMD EPYC", "Intel(R) Xeon(R)"): runs on different ones are not comparable. */
+const cpuName = (r: BenchResults) => r.machine.cpuModel.split(" ").slice(0, 2).join(" ");
+
 function run(r: BenchResults): string {
   const when = r.startedAt.slice(0, 16).replace("T", " ");
-  return `\`${r.command}\` on ${when} UTC (${r.machine.cpus} × ${r.machine.cpuModel.split(" ").slice(0, 2).join(" ")}, ${r.machine.valkey}, load average ${r.machine.loadAverageStart[0]?.toFixed(1)} at the start)`;
+  return `\`${r.command}\` on ${when} UTC (${r.machine.cpus} × ${cpuName(r)}, ${r.machine.valkey}, load average ${r.machine.loadAverageStart[0]?.toFixed(1)} at the start)`;
 }
 
 /** A few lines on the whole run, each figure beside what it is compared with in the same run. */
@@ -71,7 +74,7 @@ export function renderReadmeLine(r: BenchResults): string {
     lean ? `${ms(lean.p50)} added at p50 over a direct call${portkey ? ` (Portkey's gateway: ${ms(portkey.p50)})` : ""}` : "",
     hit ? `${us(hit.serverMicros)} of Valkey CPU per decision${before ? ` (${x(hit.serverMicros / before.serverMicros)} the script before issue 13's pass over its Lua, same run)` : ""}` : "",
   ].filter(Boolean);
-  return `${parts.join("; ")}: \`npm run bench\` on ${r.startedAt.slice(0, 10)}, a shared ${r.machine.cpus}-core ${r.machine.cpuModel.split(" ").slice(0, 2).join(" ")} machine ([figures](docs/benchmarks.md)).`;
+  return `${parts.join("; ")}: \`npm run bench\` on ${r.startedAt.slice(0, 10)}, a shared ${r.machine.cpus}-core ${cpuName(r)} machine ([figures](docs/benchmarks.md)).`;
 }
 
 /** Replaces what stands between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` in a file; throws when the markers are missing. */
